@@ -1,0 +1,143 @@
+"""The application factory: ``create_app()`` builds one Officium instance.
+
+Configuration comes from defaults, then ``instance/officium.cfg`` (a Python
+file) if present, then ``OFFICIUM_*`` environment variables, then the mapping
+passed in. The plugin manager is built here, per app; nothing is registered
+at import time and nothing after the first request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, current_app, g, request
+from sqlalchemy.orm import Session
+
+from core import events
+from core.context import MANAGER
+from core.db import Database
+from core.plugins import PluginManager
+
+log = logging.getLogger(__name__)
+
+DEV_SECRET_KEY = "officium-development-key-change-me"
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("OFFICIUM_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def default_database_url(instance_path: Path) -> str:
+    return f"sqlite:///{instance_path / 'officium.db'}"
+
+
+class Officium:
+    """What one app holds: its database and its plugin manager (``app.extensions["officium"]``)."""
+
+    def __init__(self, app: Flask, db: Database, plugins: PluginManager) -> None:
+        self.app = app
+        self.db = db
+        self.plugins = plugins
+        self.blueprint_owner: dict[str, str] = {}
+
+    def session(self) -> Session:
+        """The session of the current request or CLI command, created on first use."""
+        session = g.get("officium_session")
+        if session is None:
+            read_only = _is_read_only_request()
+            session = self.db.session(read_only=read_only)
+            g.officium_session = session
+        return session
+
+    def refresh_plugins(self) -> None:
+        """Pick up plugins enabled or disabled by another process (one tiny query)."""
+        with self.db.session(read_only=True) as session:
+            self.plugins.refresh(session)
+
+
+def _is_read_only_request() -> bool:
+    from flask import has_request_context
+
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+
+
+def officium(app: Flask | None = None) -> Officium:
+    return (app or current_app).extensions["officium"]
+
+
+def get_session() -> Session:
+    """The current request's (or CLI command's) database session."""
+    return officium().session()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build an Officium application (used by ``officium``, gunicorn and tests)."""
+    instance_path = Path((config or {}).get("OFFICIUM_INSTANCE_PATH") or default_instance_path())
+    app = Flask("core", instance_path=str(instance_path), instance_relative_config=True)
+    app.config.from_mapping(
+        OFFICIUM_DATABASE_URL=default_database_url(instance_path),
+        OFFICIUM_SECRET_KEY=DEV_SECRET_KEY,
+        OFFICIUM_STRICT_PLUGINS=False,
+        OFFICIUM_LOAD_PLUGINS=True,
+    )
+    app.config.from_pyfile("officium.cfg", silent=True)
+    for key, value in os.environ.items():
+        if key.startswith("OFFICIUM_"):
+            app.config[key] = value
+    app.config.update(config or {})
+    app.config["SECRET_KEY"] = app.config["OFFICIUM_SECRET_KEY"]
+    strict = str(app.config["OFFICIUM_STRICT_PLUGINS"]).lower() in ("1", "true", "yes")
+
+    db = Database(app.config["OFFICIUM_DATABASE_URL"])
+    manager = PluginManager(strict=strict)
+    if app.config["OFFICIUM_LOAD_PLUGINS"]:
+        manager.load_entry_points()
+    for module in app.config.get("OFFICIUM_EXTRA_PLUGINS", ()):
+        manager.load_module(module)
+    db.session_factory.configure(info={MANAGER: manager})
+    events.install(db.session_factory)
+    ext = Officium(app, db, manager)
+    app.extensions["officium"] = ext
+
+    _register_plugin_blueprints(app, ext)
+    _install_request_hooks(app, ext)
+    from core import web
+
+    web.init_app(app)
+    return app
+
+
+def _register_plugin_blueprints(app: Flask, ext: Officium) -> None:
+    """Mount every installed plugin's blueprints now; a guard hides disabled plugins' routes."""
+    for plugin in list(ext.plugins.plugins.values()):
+        if plugin.broken:
+            continue
+        try:
+            blueprints = ext.plugins.call_plugin(plugin.name, "officium_blueprints") or []
+            for blueprint in blueprints:
+                app.register_blueprint(blueprint)
+                ext.blueprint_owner[blueprint.name] = plugin.name
+        except Exception as exc:
+            if ext.plugins.strict:
+                raise
+            log.exception("plugin %s: blueprints could not be mounted", plugin.name)
+            plugin.hook_errors.append(f"officium_blueprints raised {type(exc).__name__}: {exc}")
+
+
+def _install_request_hooks(app: Flask, ext: Officium) -> None:
+    @app.before_request
+    def _plugins_guard() -> None:
+        ext.refresh_plugins()
+        blueprint = request.blueprint
+        owner = ext.blueprint_owner.get(blueprint.split(".")[0]) if blueprint else None
+        if owner is not None and not ext.plugins.is_enabled(owner):
+            abort(404)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("officium_session", None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,164 @@
+"""The contract between core and plugins: every hook Officium calls.
+
+Always call hooks with keyword arguments; an implementation may accept a subset
+of a hook's arguments, so a hook can gain arguments without breaking plugins.
+Only enabled plugins are called. A hook implementation that raises is logged,
+recorded against its plugin and skipped (set ``OFFICIUM_STRICT_PLUGINS=1`` to
+re-raise while developing a plugin).
+
+``officium hooks`` prints this reference; ``officium hooks --markdown`` writes docs/hooks.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("officium")
+hookimpl = pluggy.HookimplMarker("officium")
+
+
+# --- Setup: what a plugin brings ------------------------------------------------------------
+
+
+@hookspec
+def officium_permissions() -> list[tuple[str, str]]:
+    """Declare the permission codes the plugin defines.
+
+    Called when permissions are listed (roles admin, ``officium roles``) and when
+    the ``admin`` role is computed. Return a list of ``(code, description)``
+    pairs; codes read ``plugin.object.action``, e.g. ``("accounting.entry.post",
+    "Post journal entries")``. Results of all plugins are collected.
+    """
+
+
+@hookspec
+def officium_blueprints() -> list[Any]:
+    """Return the Flask blueprints (UI and API) the plugin mounts.
+
+    Called once at application start for every installed plugin (Flask cannot
+    add blueprints later); requests to a disabled plugin's blueprints answer
+    404. Results of all plugins are collected.
+    """
+
+
+@hookspec
+def officium_cli(cli: Any) -> None:
+    """Add click commands to the ``officium`` command group.
+
+    ``cli`` is the click group; call ``cli.add_command(...)``. Called when the
+    command line starts, for enabled plugins. Return value ignored.
+    """
+
+
+@hookspec
+def officium_extensible_models() -> list[Any]:
+    """Return the model classes that accept custom fields and automation rules.
+
+    A model listed here must have a ``custom`` JSON column (use
+    ``CustomFieldsMixin``). Results of all plugins are collected.
+    """
+
+
+# --- Lifecycle -------------------------------------------------------------------------------
+
+
+@hookspec
+def officium_plugin_enabled(session: Any) -> None:
+    """Seed a plugin's data right after it is enabled (e.g. a chart of accounts).
+
+    Called only for the plugin being enabled, inside the enabling transaction,
+    after its migrations ran: if it raises, the whole enable is rolled back.
+    Must be idempotent (a plugin can be disabled and enabled again).
+    """
+
+
+@hookspec
+def officium_plugin_disabled(session: Any) -> None:
+    """Tidy up when a plugin is disabled; its data stays.
+
+    Called only for the plugin being disabled, inside the disabling transaction.
+    """
+
+
+# --- UI ----------------------------------------------------------------------------------------
+
+
+@hookspec
+def officium_menu_items(user: Any) -> list[Any]:
+    """Return navigation entries (``MenuItem``) for ``user``.
+
+    Called on each page render; filter by the user's permissions. Results of all
+    plugins are collected and sorted by their ``order``.
+    """
+
+
+@hookspec
+def officium_dashboard_widgets(user: Any) -> list[Any]:
+    """Return dashboard cards and charts (``Widget``) for ``user``.
+
+    Results of all plugins are collected and sorted by their ``order``.
+    """
+
+
+@hookspec
+def officium_contact_panels(contact: Any, user: Any) -> list[Any]:
+    """Return sections (``Panel``) for the shared contact page of ``contact``.
+
+    E.g. deals, invoices or the employee file. Results are collected.
+    """
+
+
+@hookspec
+def officium_search(query: str, user: Any) -> list[Any]:
+    """Return global search results (``SearchResult``) for ``query``.
+
+    Only return what ``user`` may see. Results of all plugins are collected.
+    """
+
+
+# --- Domain events -----------------------------------------------------------------------------
+
+
+@hookspec
+def officium_event(event: Any, session: Any) -> None:
+    """React to a domain event (``contact.created``, ``entry.posted``, ...).
+
+    Called after the transaction that emitted ``event`` committed, with a fresh
+    ``session`` whose work is committed after all implementations ran. ``event``
+    has ``name``, ``payload`` (JSON-able dict), ``company_id`` and ``actor_id``.
+    """
+
+
+@hookspec
+def officium_entry_posted(entry: Any, session: Any) -> None:
+    """A journal entry was posted; called inside the posting transaction.
+
+    Raise to refuse the posting (the whole transaction rolls back).
+    """
+
+
+@hookspec
+def officium_deal_won(deal: Any, session: Any) -> None:
+    """A CRM deal was won; called inside the transaction that won it.
+
+    Accounting answers by drafting an invoice.
+    """
+
+
+@hookspec
+def officium_employee_hired(employee: Any, session: Any) -> None:
+    """An employee was hired; called inside the hiring transaction."""
+
+
+# --- Data --------------------------------------------------------------------------------------
+
+
+@hookspec
+def officium_contacts_merged(source_id: int, target_id: int, session: Any) -> None:
+    """Move every reference to contact ``source_id`` onto ``target_id``.
+
+    Called inside the merge transaction, before ``source_id`` is deleted: a
+    plugin whose tables point at contacts must update them here.
+    """

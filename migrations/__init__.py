@@ -1,0 +1,1 @@
+"""Alembic environment and core's migration branch (label ``core``)."""
