@@ -94,7 +94,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db = Database(app.config["OFFICIUM_DATABASE_URL"])
     manager = PluginManager(strict=strict)
     if app.config["OFFICIUM_LOAD_PLUGINS"]:
-        manager.load_entry_points()
+        only = app.config.get("OFFICIUM_PLUGINS")
+        if isinstance(only, str):
+            only = [name.strip() for name in only.split(",") if name.strip()]
+        manager.load_entry_points(only=only)
     for module in app.config.get("OFFICIUM_EXTRA_PLUGINS", ()):
         manager.load_module(module)
     db.session_factory.configure(info={MANAGER: manager})

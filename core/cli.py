@@ -6,6 +6,8 @@ A user mistake prints one line on stderr and exits 1; no traceback.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -77,6 +79,8 @@ cli = click.version_option(__version__, prog_name="officium")(cli)
 
 
 def main() -> None:
+    level = os.environ.get("OFFICIUM_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     cli.main(prog_name="officium")
 
 
@@ -139,9 +143,12 @@ def quickstart(host: str, port: int, no_serve: bool) -> None:
     for line in lines:
         click.echo(line)
     password = setup.ensure_quickstart_admin(ext)
-    names = [p.name for p in ext.plugins.plugins.values() if not p.broken]
-    if names:
-        enabled = ext.plugins.enable(ext.db, names)
+    for name in sorted(p.name for p in ext.plugins.plugins.values() if not p.broken):
+        try:
+            enabled = ext.plugins.enable(ext.db, [name])
+        except OfficiumError as exc:
+            click.echo(f"warning: plugin {name} not enabled: {exc.message}", err=True)
+            continue
         if enabled:
             click.echo(f"enabled plugins: {', '.join(enabled)}")
     click.echo("")
@@ -242,7 +249,7 @@ def plugins() -> None:
 def _plugin_rows() -> list[dict[str, Any]]:
     ext = _ext()
     ext.refresh_plugins()
-    return [p.as_dict(ext.plugins.is_enabled(name)) for name, p in sorted(ext.plugins.plugins.items())]
+    return ext.plugins.describe_all()
 
 
 @plugins.command("list")
@@ -268,7 +275,7 @@ def plugins_info(name: str) -> None:
     """Details of one plugin."""
     ext = _ext()
     ext.refresh_plugins()
-    row = ext.plugins.get(name).as_dict(ext.plugins.is_enabled(name))
+    row = ext.plugins.describe(name)
     for key, value in row.items():
         if isinstance(value, list):
             value = ", ".join(value) or "-"

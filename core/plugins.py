@@ -14,7 +14,6 @@ import importlib
 import importlib.util
 import logging
 import os
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -73,7 +72,7 @@ class Plugin:
     def table_prefix(self) -> str:
         return f"{self.name}_"
 
-    def as_dict(self, enabled: bool) -> dict[str, Any]:
+    def as_dict(self, enabled: bool, recorded_error: str | None = None) -> dict[str, Any]:
         info = self.info
         return {
             "name": self.name,
@@ -84,7 +83,7 @@ class Plugin:
             "category": info.category if info else "other",
             "enabled": enabled,
             "status": "broken" if self.broken else ("enabled" if enabled else "disabled"),
-            "error": self.load_error or (self.hook_errors[-1] if self.hook_errors else None),
+            "error": self.load_error or (self.hook_errors[-1] if self.hook_errors else recorded_error),
         }
 
 
@@ -99,14 +98,20 @@ class PluginManager:
         self._enabled: frozenset[str] = frozenset()
         self._state_version: int | None = None
         self._callers: dict[tuple[str, frozenset[str]], Any] = {}
+        # Errors other processes recorded in plugin_state (failed enables), by plugin name.
+        self.recorded_errors: dict[str, str] = {}
         self.hook = _HookRelay(self)
 
     # --- discovery --------------------------------------------------------------------
 
-    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
-        """Import every plugin declared in the entry-point group; a failing one is marked broken."""
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP, only: Iterable[str] | None = None) -> None:
+        """Import the plugins declared in the entry-point group (all, or those named in ``only``).
+
+        A plugin that fails to import is marked broken; the others load.
+        """
+        wanted = set(only) if only is not None else None
         for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-            if ep.name not in self.plugins:
+            if ep.name not in self.plugins and (wanted is None or ep.name in wanted):
                 self.load_entry_point(ep)
 
     def load_entry_point(self, ep: EntryPoint) -> Plugin:
@@ -155,8 +160,9 @@ class PluginManager:
     def _broken(self, name: str, exc: BaseException | None, what: str) -> Plugin:
         if self.strict and exc is not None:
             raise exc
-        message = f"{name}: {what}" + (f": {type(exc).__name__}: {exc}" if exc else "")
-        log.error("plugin %s", message, exc_info=exc)
+        message = f"{name}: {what}" + (f": {describe_exception(exc)}" if exc else "")
+        log.error("plugin %s", message)
+        log.debug("plugin %s failed to load", name, exc_info=exc)
         plugin = Plugin(name=name, load_error=message)
         self.plugins[name] = plugin
         return plugin
@@ -187,8 +193,8 @@ class PluginManager:
             except Exception as exc:
                 if self.strict:
                     raise
-                message = f"{hook_name} raised {type(exc).__name__}: {exc}"
-                log.exception("plugin %s: %s", plugin.name, message)
+                message = f"{hook_name} raised {describe_exception(exc)}"
+                log.error("plugin %s: %s", plugin.name, message, exc_info=log.isEnabledFor(logging.DEBUG))
                 plugin.hook_errors.append(message)
                 del plugin.hook_errors[:-10]
                 return None
@@ -197,6 +203,13 @@ class PluginManager:
         return guarded
 
     # --- queries --------------------------------------------------------------------------
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """The plugin as the API, the Apps page and ``plugins list`` show it."""
+        return self.get(name).as_dict(self.is_enabled(name), self.recorded_errors.get(name))
+
+    def describe_all(self) -> list[dict[str, Any]]:
+        return [self.describe(name) for name in sorted(self.plugins)]
 
     def get(self, name: str) -> Plugin:
         try:
@@ -235,8 +248,9 @@ class PluginManager:
         version = version or 0
         if version == self._state_version:
             return False
-        names = session.scalars(select(PluginState.name).where(PluginState.enabled)).all()
-        self._set_enabled(frozenset(names), version)
+        rows = session.execute(select(PluginState.name, PluginState.enabled, PluginState.last_error)).all()
+        self.recorded_errors = {name: error for name, _enabled, error in rows if error}
+        self._set_enabled(frozenset(name for name, enabled, _error in rows if enabled), version)
         return True
 
     def _set_enabled(self, names: frozenset[str], version: int | None) -> None:
@@ -370,7 +384,7 @@ class PluginManager:
                 if self.strict:
                     raise
                 raise PluginError(
-                    f"enabling {current} failed, nothing was changed: {type(exc).__name__}: {exc}"
+                    f"enabling {current} failed, nothing was changed: {describe_exception(exc)}"
                 ) from exc
         with db.session() as session:
             self.refresh(session)
@@ -423,8 +437,9 @@ class PluginManager:
     def _record_error(self, db: Database, name: str | None, exc: BaseException) -> None:
         if name is None:
             return
-        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        log.error("plugin %s failed: %s", name, message, exc_info=exc)
+        message = describe_exception(exc)
+        log.error("plugin %s failed: %s", name, message)
+        log.debug("plugin %s failed", name, exc_info=exc)
         self.plugins[name].hook_errors.append(message)
         try:
             with db.session() as session, session.begin():
@@ -433,8 +448,15 @@ class PluginManager:
                     session.add(PluginState(name=name, enabled=False, last_error=message))
                 else:
                     state.last_error = message
+                bump_state_version(session, "plugins")
         except DBAPIError:
             log.exception("could not record the error of plugin %s", name)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: first line of the message``: enough for a status line, no SQL or traceback."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def bump_state_version(session: Session, key: str) -> None:

@@ -1,0 +1,213 @@
+"""Pytest fixtures for Officium and its plugins: real databases, real apps, no mocks.
+
+The backend comes from ``OFFICIUM_TEST_DATABASE``: ``sqlite`` (default, a file
+per test) or ``postgresql`` (a throwaway database per test, cloned from a
+migrated template on the server named by ``OFFICIUM_TEST_PG_URL``, default
+``postgresql://postgres@127.0.0.1:5432/postgres``).
+
+Fixtures: ``database_url`` (a fresh migrated database), ``app``, ``ext``,
+``session`` (acting as the system), ``runner`` (the ``officium`` CLI),
+``pg_database_url`` (always PostgreSQL, for tests of concurrency).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from core.app import Officium, create_app, officium
+from core.context import set_company
+from core.db import Database
+from core.plugins import PluginManager
+from core.services import companies
+from core.services import users as user_service
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+_counter = itertools.count()
+
+
+def test_backend() -> str:
+    return os.environ.get("OFFICIUM_TEST_DATABASE", "sqlite").lower()
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("OFFICIUM_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def _pg_admin_engine() -> Any:
+    url = make_url(pg_admin_url()).set(drivername="postgresql+psycopg")
+    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=None)
+
+
+def _worker_tag() -> str:
+    return f"{os.getpid()}"
+
+
+def _migrate_and_seed(url: str) -> None:
+    """Migrate core to head and create the first company and the admin role."""
+    from core import migrate
+
+    db = Database(url)
+    try:
+        migrate.upgrade_all(db, PluginManager())
+        with db.transaction() as session:
+            if companies.first_company(session) is None:
+                companies.create_company(session, name="Test Company", base_currency="USD")
+            user_service.ensure_admin_role(session)
+    finally:
+        db.dispose()
+
+
+class _PgDatabases:
+    """Throwaway PostgreSQL databases cloned from one migrated template per worker."""
+
+    def __init__(self) -> None:
+        self.admin = _pg_admin_engine()
+        self.prefix = f"officium_t{_worker_tag()}"
+        self.template = f"{self.prefix}_tmpl"
+        self.created: list[str] = []
+        self._drop(self.template)
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.template}"'))
+        _migrate_and_seed(self.url_for(self.template))
+
+    def url_for(self, name: str) -> str:
+        return (
+            make_url(pg_admin_url())
+            .set(drivername="postgresql+psycopg", database=name)
+            .render_as_string(hide_password=False)
+        )
+
+    def new(self, template: bool = True) -> str:
+        name = f"{self.prefix}_{next(_counter)}"
+        with self.admin.connect() as conn:
+            source = f' TEMPLATE "{self.template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{source}'))
+        self.created.append(name)
+        return self.url_for(name)
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def drop(self, url: str) -> None:
+        self._drop(make_url(url).database)
+
+    def close(self) -> None:
+        for name in self.created:
+            self._drop(name)
+        self._drop(self.template)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_databases() -> Iterator[_PgDatabases]:
+    databases = _PgDatabases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _migrate_and_seed(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated database with one company, on the backend under test."""
+    if test_backend() == "postgresql":
+        databases = request.getfixturevalue("_pg_databases")
+        url = databases.new()
+        yield url
+        databases.drop(url)
+    else:
+        template = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "officium.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def pg_database_url(_pg_databases: _PgDatabases) -> Iterator[str]:
+    """A freshly migrated PostgreSQL database whatever the backend under test (concurrency tests)."""
+    url = _pg_databases.new()
+    yield url
+    _pg_databases.drop(url)
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, for tests of ``init`` and migrations."""
+    if test_backend() == "postgresql":
+        databases = request.getfixturevalue("_pg_databases")
+        url = databases.new(template=False)
+        yield url
+        databases.drop(url)
+    else:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps (several may share one database, like worker processes); disposed after the test."""
+    apps: list[Flask] = []
+
+    def factory(database_url: str, **config: Any) -> Flask:
+        settings = {
+            "TESTING": True,
+            "OFFICIUM_DATABASE_URL": database_url,
+            "OFFICIUM_INSTANCE_PATH": str(tmp_path / "instance"),
+            "OFFICIUM_SECRET_KEY": "test-secret-key-not-for-production",
+            **config,
+        }
+        app = create_app(settings)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        officium(app).db.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], database_url: str) -> Flask:
+    return make_app(database_url)
+
+
+@pytest.fixture
+def ext(app: Flask) -> Officium:
+    return officium(app)
+
+
+@pytest.fixture
+def session(ext: Officium) -> Iterator[Session]:
+    """A session acting as the system (every permission) in the first company."""
+    with ext.db.session() as session:
+        ext.plugins.refresh(session)
+        set_company(session, companies.first_company(session).id)
+        yield session
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def run_cli(runner: FlaskCliRunner, *args: str, input: str | None = None) -> Any:
+    """Invoke ``officium ARGS`` against the runner's app."""
+    from core.cli import cli
+
+    return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
