@@ -17,7 +17,7 @@ from flask import Flask, abort, current_app, g, request
 from sqlalchemy.orm import Session
 
 from core import events
-from core.context import MANAGER
+from core.context import MANAGER, set_actor
 from core.db import Database
 from core.plugins import PluginManager
 
@@ -49,6 +49,9 @@ class Officium:
         if session is None:
             read_only = _is_read_only_request()
             session = self.db.session(read_only=read_only)
+            actor = g.get("officium_actor")
+            if actor is not None:
+                set_actor(session, actor)
             g.officium_session = session
         return session
 
@@ -100,28 +103,41 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         manager.load_entry_points(only=only)
     for module in app.config.get("OFFICIUM_EXTRA_PLUGINS", ()):
         manager.load_module(module)
+    from core.web import core_hooks
+
+    manager.pm.register(core_hooks, name="core")  # core's own menu, widgets, panel, search
     db.session_factory.configure(info={MANAGER: manager})
     events.install(db.session_factory)
     ext = Officium(app, db, manager)
     app.extensions["officium"] = ext
 
-    _register_plugin_blueprints(app, ext)
     _install_request_hooks(app, ext)
     from core import web
 
     web.init_app(app)
+    _register_plugin_blueprints(app, ext)
     return app
 
 
 def _register_plugin_blueprints(app: Flask, ext: Officium) -> None:
-    """Mount every installed plugin's blueprints now; a guard hides disabled plugins' routes."""
+    """Mount every installed plugin's blueprints now; a guard hides disabled plugins' routes.
+
+    A flask-smorest blueprint is an API blueprint: it joins the OpenAPI document.
+    """
+    from flask_smorest import Blueprint as SmorestBlueprint
+
+    from core.api import register_plugin_api
+
     for plugin in list(ext.plugins.plugins.values()):
         if plugin.broken:
             continue
         try:
             blueprints = ext.plugins.call_plugin(plugin.name, "officium_blueprints") or []
             for blueprint in blueprints:
-                app.register_blueprint(blueprint)
+                if isinstance(blueprint, SmorestBlueprint):
+                    register_plugin_api(app, blueprint, plugin.name)
+                else:
+                    app.register_blueprint(blueprint)
                 ext.blueprint_owner[blueprint.name] = plugin.name
         except Exception as exc:
             if ext.plugins.strict:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from core import __version__, migrate
 from core.app import create_app, officium
-from core.errors import OfficiumError
+from core.errors import OfficiumError, ValidationError
 
 EXIT_USER_ERROR = 1
 
@@ -66,12 +66,24 @@ class OfficiumGroup(FlaskGroup):
         try:
             return super().invoke(ctx)
         except OfficiumError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise click.ClickException(error_line(exc)) from exc
         except DBAPIError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise click.ClickException(f"database error: {reason}") from exc
         except SQLAlchemyError as exc:
             raise click.ClickException(f"database error: {exc}") from exc
+
+
+def error_line(exc: OfficiumError) -> str:
+    """The error's message plus the field messages it does not already say (the rule broken)."""
+    message = exc.message
+    if isinstance(exc, ValidationError):
+        details = [
+            f"{field} {text}" for field, texts in exc.fields.items() for text in texts if text not in message
+        ]
+        if details:
+            message = f"{message}: {'; '.join(details)}"
+    return message
 
 
 cli = OfficiumGroup(help="Officium: an extensible ERP. Configuration comes from OFFICIUM_* variables.")
@@ -163,7 +175,7 @@ def quickstart(host: str, port: int, no_serve: bool) -> None:
         )
     click.echo("")
     if not no_serve:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        _serve(host, port)
 
 
 @cli.command()
@@ -172,7 +184,14 @@ def quickstart(host: str, port: int, no_serve: bool) -> None:
 def serve(host: str, port: int) -> None:
     """Run the development server (production: gunicorn on core.app:create_app())."""
     _require_initialised()
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    _serve(host, port)
+
+
+def _serve(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -196,6 +215,7 @@ def db_upgrade() -> None:
 @click.argument("target")
 def db_downgrade(target: str) -> None:
     """Downgrade to TARGET, e.g. 'core@-1' or 'crm@base'."""
+    _require_initialised()
     ext = _ext()
     try:
         with migrate.migration_connection(ext.db) as connection:
@@ -230,6 +250,7 @@ def db_history() -> None:
 @db.command("check")
 def db_check() -> None:
     """Fail (exit 1) when the models of core and enabled plugins differ from the migrations."""
+    _require_initialised()
     ext = _ext()
     ext.refresh_plugins()
     differences = migrate.check_drift(ext.db, ext.plugins)
@@ -309,6 +330,7 @@ def plugins_uninstall(name: str, yes: bool) -> None:
     """Disable a plugin and drop its tables (its migrations downgraded to base)."""
     if not yes:
         _fail(f"this drops every table and record of {name}; repeat with --yes to confirm")
+    _require_initialised()
     ext = _ext()
     ext.plugins.uninstall(ext.db, name)
     click.echo(f"uninstalled {name}: its tables were dropped")

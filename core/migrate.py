@@ -169,12 +169,33 @@ def script_directory(manager: PluginManager) -> ScriptDirectory:
 def describe_current(db: Database, manager: PluginManager) -> list[tuple[str, str, bool]]:
     """``(branch, revision, at_head)`` for each branch the database has."""
     scripts = script_directory(manager)
-    rows = []
-    for rev_id in sorted(current_heads(db)):
+    current = current_heads(db)
+    applied = applied_revisions(scripts, current)
+    rows = [("?", rev_id, False) for rev_id in current if _known_revision(scripts, rev_id) is None]
+    for rev_id in applied:
         revision = scripts.get_revision(rev_id)
-        branch = _branch_of(scripts, revision) if revision is not None else "?"
-        rows.append((branch, rev_id, revision is not None and not revision.nextrev))
+        # The newest applied revision of its branch (applied dependents elsewhere do not count).
+        if not (revision.nextrev & applied):
+            rows.append((_branch_of(scripts, revision), rev_id, revision.is_head))
     return sorted(rows)
+
+
+def applied_revisions(scripts: ScriptDirectory, current: set[str]) -> set[str]:
+    """Every known revision the database has: its heads and all they stand on.
+
+    Alembic keeps only the dependent's row in ``alembic_version`` when a branch
+    ``depends_on`` another (a plugin on core), so the table alone does not list
+    every branch.
+    """
+    known = [rev_id for rev_id in current if _known_revision(scripts, rev_id) is not None]
+    return {rev.revision for rev in scripts.iterate_revisions(known, "base")} if known else set()
+
+
+def _known_revision(scripts: ScriptDirectory, rev_id: str) -> Any:
+    try:
+        return scripts.get_revision(rev_id)
+    except Exception:  # a revision of a plugin that is no longer installed
+        return None
 
 
 def _branch_of(scripts: ScriptDirectory, revision: Any) -> str:
@@ -187,7 +208,7 @@ def _branch_of(scripts: ScriptDirectory, revision: Any) -> str:
 def is_at_head(db: Database, manager: PluginManager) -> bool:
     """True when core and every enabled plugin are at their head revision."""
     scripts = script_directory(manager)
-    current = current_heads(db)
+    current = applied_revisions(scripts, current_heads(db))
     wanted = {scripts.get_revision(f"{CORE_BRANCH}@head").revision}
     for plugin in manager.enabled_plugins():
         if plugin.migrations_path:

@@ -61,6 +61,17 @@ class User(IdMixin, TimestampMixin, Base):
 
     roles: Mapped[list[Role]] = relationship(secondary="user_role", lazy="selectin")
 
+    # Flask-Login's user interface.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
     @property
     def is_admin(self) -> bool:
         return any(role.name == "admin" for role in self.roles)
@@ -298,3 +309,19 @@ class StateVersion(Base):
 
     key: Mapped[str] = mapped_column(String(50), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKey(IdMixin, Base):
+    """The first response to an API POST sent with an ``Idempotency-Key`` header, replayed on retries."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    # NULL while the first request is still running.
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -164,10 +164,12 @@ def _parse_amount(value: Any, errors: list[str]) -> Decimal:
         return ZERO
     if amount < 0:
         errors.append("must not be negative")
+    elif amount > MAX_AMOUNT:  # before quantize(), which raises on more than 28 digits
+        errors.append("is too large")
     elif amount != amount.quantize(Decimal(1).scaleb(-AMOUNT_SCALE)):
         errors.append(f"must have at most {AMOUNT_SCALE} decimals")
-    elif amount > MAX_AMOUNT:
-        errors.append("is too large")
+    else:
+        return amount.quantize(Decimal(1).scaleb(-AMOUNT_SCALE))  # 5 -> 5.00, as it reads back
     return amount
 
 
@@ -397,6 +399,9 @@ def create_entry(
     """Create a draft entry (balance is checked when it is posted), or post it at once."""
     company_id = company_id_of(session)
     clean = _clean_entry(_Lookup(session, company_id), data, balanced=post)
+    if post:
+        # Refuse before the draft is written, so a refused posting leaves nothing behind.
+        _check_lock(session.get(Company, company_id), clean.date)
     entry = _new_entry(session, company_id, clean)
     session.flush()
     emit(session, "entry.created", {"id": entry.id})
@@ -818,14 +823,18 @@ def _refuse_changes_to_posted_entries(session: Session, _context: Any, _instance
             original = _original(obj, "state")
             if original == "draft":
                 continue
+            number = _original(obj, "number")  # as posted, even if someone just changed it
             if obj in session.deleted:
-                raise Conflict(f"posted entry {obj.number} cannot be deleted; reverse it")
-            changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()} - {"lines", "journal"}
+                raise Conflict(f"posted entry {number} cannot be deleted; reverse it")
+            changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()} - {"lines"}
             allowed = {"state", "updated_at"} if original == "posted" and obj.state == "reversed" else set()
             if changed - allowed:
-                raise Conflict(f"posted entry {obj.number} is immutable; reverse it instead")
+                raise Conflict(f"posted entry {number} is immutable; reverse it instead")
         elif isinstance(obj, JournalLine):
-            entry = obj.entry
+            # A line taken out of its entry's collection no longer points at the entry.
+            entry = obj.entry or _original(obj, "entry")
+            if entry is None and obj.entry_id is not None:
+                entry = session.get(JournalEntry, obj.entry_id)
             if entry is not None and _original(entry, "state") != "draft" and _line_changed(obj, session):
                 raise Conflict(f"lines of posted entry {entry.number} are immutable")
     for obj in session.new:
@@ -842,6 +851,4 @@ def _original(obj: Any, key: str) -> Any:
 
 
 def _line_changed(line: JournalLine, session: Session) -> bool:
-    return line in session.deleted or any(
-        a.history.has_changes() for a in inspect(line).attrs if a.key not in ("entry", "account")
-    )
+    return line in session.deleted or any(a.history.has_changes() for a in inspect(line).attrs)

@@ -1,0 +1,56 @@
+"""Jinja filters: amounts and dates per locale, and the menu."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, g, url_for
+from flask_babel import format_date, format_decimal
+from werkzeug.routing import BuildError
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.00")
+
+
+def date(value: dt.date | None) -> str:
+    return format_date(value, format="medium") if value else ""
+
+
+def menu() -> list[dict[str, Any]]:
+    """Navigation from core's and enabled plugins' ``officium_menu_items``, filtered by permission."""
+    from core.app import officium
+    from core.permissions import has_permission
+
+    user = g.get("officium_actor")
+    if user is None:
+        return []
+    items = []
+    for item in officium().plugins.collect("officium_menu_items", user=user):
+        if item.permission and not has_permission(user, item.permission):
+            continue
+        try:
+            url = url_for(item.endpoint)
+        except BuildError:
+            continue
+        items.append(
+            {
+                "label": item.label,
+                "url": url,
+                "section": item.section,
+                "order": item.order,
+                "endpoint": item.endpoint,
+            }
+        )
+    return sorted(items, key=lambda i: (i["order"], i["label"]))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["date"] = date
+    app.jinja_env.globals["menu"] = menu
+    app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
