@@ -211,3 +211,112 @@ def run_cli(runner: FlaskCliRunner, *args: str, input: str | None = None) -> Any
     from core.cli import cli
 
     return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+# --- users, logged-in clients, API tokens -----------------------------------------------------------
+
+ADMIN_EMAIL = "admin@test.example"
+ADMIN_PASSWORD = "correct-horse-battery"
+_CSRF_RE = __import__("re").compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def make_user(ext: Officium, email: str, password: str = ADMIN_PASSWORD, *, roles: tuple[str, ...] = (),
+              permissions: tuple[str, ...] | None = None) -> int:
+    """Create a user (and, with ``permissions``, a role holding exactly those codes); returns its id."""
+    from core.context import company_id_of
+
+    with ext.db.transaction() as session:
+        ext.plugins.refresh(session)
+        role_names = list(roles)
+        if permissions is not None:
+            role = user_service.create_role(session, name=f"role-for-{email}", permissions=permissions)
+            role_names.append(role.name)
+        user = user_service.create_user(session, email=email, password=password, roles=role_names,
+                                        company_ids=[company_id_of(session)])
+        return user.id
+
+
+def csrf_token(client: Any, path: str) -> str:
+    """The CSRF token of the form on ``path`` (as a browser would read it)."""
+    match = _CSRF_RE.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token in {path}"
+    return match.group(1)
+
+
+def login(client: Any, email: str, password: str = ADMIN_PASSWORD) -> Any:
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def api_token(client: Any, email: str, password: str = ADMIN_PASSWORD) -> str:
+    response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.json["token"]
+
+
+@pytest.fixture
+def admin_user(ext: Officium) -> int:
+    return make_user(ext, ADMIN_EMAIL, roles=("admin",))
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def admin_client(app: Flask, admin_user: int) -> Any:
+    """A browser-like client logged in as an administrator."""
+    client = app.test_client()
+    response = login(client, ADMIN_EMAIL)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+class ApiClient:
+    """The test client with a bearer token on every request."""
+
+    def __init__(self, client: Any, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        call = getattr(self.client, method)
+
+        def send(path: str, **kwargs: Any) -> Any:
+            kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
+            return call(path, **kwargs)
+
+        return send
+
+
+@pytest.fixture
+def admin_api(app: Flask, admin_user: int) -> ApiClient:
+    """An API client holding an administrator's token."""
+    client = app.test_client()
+    return ApiClient(client, api_token(client, ADMIN_EMAIL))
+
+
+@pytest.fixture
+def make_api_client(app: Flask, ext: Officium) -> Callable[..., ApiClient]:
+    """``make_api_client("x@y.example", permissions=("contacts.view",))`` -> an API client."""
+
+    def factory(email: str, *, permissions: tuple[str, ...] = (), roles: tuple[str, ...] = ()) -> ApiClient:
+        make_user(ext, email, permissions=permissions, roles=roles)
+        client = app.test_client()
+        return ApiClient(client, api_token(client, email))
+
+    return factory
+
+
+@pytest.fixture
+def make_client(app: Flask, ext: Officium) -> Callable[..., Any]:
+    """``make_client("x@y.example", permissions=("contacts.view",))`` -> a logged-in browser client."""
+
+    def factory(email: str, *, permissions: tuple[str, ...] = (), roles: tuple[str, ...] = ()) -> Any:
+        make_user(ext, email, permissions=permissions, roles=roles)
+        client = app.test_client()
+        assert login(client, email).status_code == 302
+        return client
+
+    return factory
