@@ -29,8 +29,9 @@ def officium_menu_items(user: Any) -> list[MenuItem]:
         MenuItem(_("Contacts"), "core.contacts", permission="contacts.view", order=10),
         MenuItem(_("Journal entries"), "core.entries", permission="ledger.view", order=20, section="ledger"),
         MenuItem(_("Accounts"), "core.accounts", permission="ledger.view", order=21, section="ledger"),
+        MenuItem(_("Journals"), "core.journals", permission="ledger.view", order=22, section="ledger"),
         MenuItem(
-            _("Trial balance"), "core.trial_balance", permission="ledger.view", order=22, section="ledger"
+            _("Trial balance"), "core.trial_balance", permission="ledger.view", order=23, section="ledger"
         ),
         MenuItem(_("Apps"), "core.apps", permission="plugins.manage", order=900, section="settings"),
         MenuItem(_("Users"), "core.users", permission="users.manage", order=910, section="settings"),

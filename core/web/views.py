@@ -480,6 +480,36 @@ def account_toggle(account_id: int) -> Any:
     return redirect(url_for("core.accounts"))
 
 
+@blueprint.get("/ledger/journals")
+@require_permission("ledger.view")
+def journals() -> Any:
+    items = ledger_service.list_journals(get_session())
+    if request.args.get("format") == "csv":
+        return csv_response("journals.csv", ["code", "name", "prefix"], ([j.code, j.name, j.prefix] for j in items))
+    return render_template("core/journals.html", journals=items)
+
+
+@blueprint.route("/ledger/journals/new", methods=["GET", "POST"])
+@require_permission("ledger.account.manage")
+def journal_new() -> Any:
+    errors: dict[str, list[str]] = {}
+    data = {"code": "", "name": "", "prefix": ""}
+    if request.method == "POST":
+        data = _form("code", "name", "prefix")
+        session = get_session()
+        try:
+            ledger_service.create_journal(session, code=data["code"], name=data["name"],
+                                          prefix=_or_none(data["prefix"]))
+            session.commit()
+        except (ValidationError, Conflict) as exc:
+            session.rollback()
+            errors = exc.fields or {"code": [exc.message]}
+        else:
+            flash(_("Journal %(code)s created.", code=data["code"]), "success")
+            return redirect(url_for("core.journals"))
+    return render_template("core/journal_form.html", data=data, errors=errors), 422 if errors else 200
+
+
 ENTRY_SORTS = {"date": JournalEntry.date, "number": JournalEntry.number, "id": JournalEntry.id}
 
 
