@@ -23,7 +23,7 @@ from core.plugins import PluginManager
 
 log = logging.getLogger(__name__)
 
-DEV_SECRET_KEY = "officium-development-key-change-me"
+DEV_SECRET_KEY = "officium-development-key-change-me"  # noqa: S105 - refused in production
 
 
 def default_instance_path() -> Path:

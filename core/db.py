@@ -108,7 +108,7 @@ def to_decimal(value: Any) -> Decimal:
     """Convert a str/int/Decimal to Decimal; floats are refused (they cannot hold money)."""
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, bool) or isinstance(value, float):
+    elif isinstance(value, bool | float):
         raise TypeError("money must be a Decimal, an int or a decimal string, not a float")
     elif isinstance(value, int | str):
         try:

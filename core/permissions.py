@@ -55,10 +55,7 @@ def require_permission(code: str) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if args and isinstance(args[0], Session):
-                actor = actor_of(args[0])
-            else:
-                actor = _request_actor()
+            actor = actor_of(args[0]) if args and isinstance(args[0], Session) else _request_actor()
             check_permission(actor, code)
             return function(*args, **kwargs)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 
@@ -12,7 +13,7 @@ from core.errors import ValidationError
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
-TOKEN_PREFIX = "off_"
+TOKEN_PREFIX = "off_"  # noqa: S105 - a visible prefix, not a secret
 
 _hasher = PasswordHasher()
 
@@ -81,10 +82,8 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-time check; a missing hash verifies a dummy so timing does not reveal users."""
     if not password_hash:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return False
     try:
         return _hasher.verify(password_hash, password)

@@ -216,12 +216,18 @@ def run_cli(runner: FlaskCliRunner, *args: str, input: str | None = None) -> Any
 # --- users, logged-in clients, API tokens -----------------------------------------------------------
 
 ADMIN_EMAIL = "admin@test.example"
-ADMIN_PASSWORD = "correct-horse-battery"
+ADMIN_PASSWORD = "correct-horse-battery"  # noqa: S105 - test fixture
 _CSRF_RE = __import__("re").compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_user(ext: Officium, email: str, password: str = ADMIN_PASSWORD, *, roles: tuple[str, ...] = (),
-              permissions: tuple[str, ...] | None = None) -> int:
+def make_user(
+    ext: Officium,
+    email: str,
+    password: str = ADMIN_PASSWORD,
+    *,
+    roles: tuple[str, ...] = (),
+    permissions: tuple[str, ...] | None = None,
+) -> int:
     """Create a user (and, with ``permissions``, a role holding exactly those codes); returns its id."""
     from core.context import company_id_of
 
@@ -231,8 +237,9 @@ def make_user(ext: Officium, email: str, password: str = ADMIN_PASSWORD, *, role
         if permissions is not None:
             role = user_service.create_role(session, name=f"role-for-{email}", permissions=permissions)
             role_names.append(role.name)
-        user = user_service.create_user(session, email=email, password=password, roles=role_names,
-                                        company_ids=[company_id_of(session)])
+        user = user_service.create_user(
+            session, email=email, password=password, roles=role_names, company_ids=[company_id_of(session)]
+        )
         return user.id
 
 

@@ -39,7 +39,7 @@ from core.api.schemas import (
 from core.app import get_session, officium
 from core.context import company_id_of
 from core.errors import NotFound, ValidationError
-from core.models import Account, JournalEntry, Journal, Role, User
+from core.models import Account, Journal, JournalEntry, Role, User
 from core.pagination import Page, decode_cursor, keyset_page
 from core.permissions import require_permission
 from core.services import contacts as contact_service

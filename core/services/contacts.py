@@ -270,10 +270,12 @@ def list_contacts(
         elif value is None:
             # NULLs sort last here: after a NULL only NULLs with a larger id remain.
             stmt = stmt.where(column.is_(None), Contact.id < last_id if descending else Contact.id > last_id)
-        elif descending:
-            stmt = stmt.where(or_(column < value, (column == value) & (Contact.id < last_id)))
         else:
-            later = [column > value, (column == value) & (Contact.id > last_id)]
+            if descending:
+                later = [column < value, (column == value) & (Contact.id < last_id)]
+            else:
+                later = [column > value, (column == value) & (Contact.id > last_id)]
+            # NULLs come last in both directions, so they follow every non-NULL value.
             stmt = stmt.where(or_(*later, *([column.is_(None)] if column.nullable else [])))
     # Keep NULLs last on both backends; a NOT NULL column skips it so its index serves the order.
     nulls_last = [column.is_(None)] if column.nullable else []

@@ -18,7 +18,7 @@ from sqlalchemy import and_, event, func, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.context import actor_id_of, company_id_of, manager_of
+from core.context import actor_id_of, actor_of, company_id_of, manager_of
 from core.db import to_decimal, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.events import emit
@@ -32,7 +32,7 @@ from core.models import (
     JournalLine,
     NumberSequence,
 )
-from core.permissions import require_permission
+from core.permissions import check_permission, require_permission
 from core.services.companies import fiscal_year
 
 ZERO = Decimal("0.00")
@@ -397,6 +397,8 @@ def create_entry(
     session: Session, data: EntryInput | Mapping[str, Any], *, post: bool = False
 ) -> JournalEntry:
     """Create a draft entry (balance is checked when it is posted), or post it at once."""
+    if post:
+        check_permission(actor_of(session), "ledger.entry.post")
     company_id = company_id_of(session)
     clean = _clean_entry(_Lookup(session, company_id), data, balanced=post)
     if post:
@@ -633,6 +635,7 @@ def reverse_entry(
     session: Session, entry: JournalEntry, *, date: dt.date | str | None = None, memo: str | None = None
 ) -> JournalEntry:
     """Post the mirror of a posted entry (debits and credits swapped) and mark it reversed."""
+    check_permission(actor_of(session), "ledger.entry.post")  # before anything changes
     if entry.state != "posted":
         raise Conflict(f"only posted entries can be reversed; this one is {entry.state}")
     reversal_date = _parse_date(date) if date is not None else entry.date

@@ -21,8 +21,10 @@ from flask import (
     redirect,
     render_template,
     request,
-    session as cookie,
     url_for,
+)
+from flask import (
+    session as cookie,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -277,7 +279,7 @@ CONTACT_FIELDS = ("kind", "name", "email", "phone", "street", "city", "postal_co
 def _contact_form_data() -> dict[str, Any]:
     data: dict[str, Any] = {k: request.form.get(k, "").strip() for k in CONTACT_FIELDS}
     parent = request.form.get("parent_id", "").strip()
-    data["parent_id"] = int(parent) if parent.isdigit() else (None if not parent else parent)
+    data["parent_id"] = int(parent) if parent.isdigit() else (parent or None)
     data["tags"] = [t.strip() for t in request.form.get("tags", "").split(",") if t.strip()]
     return data
 
@@ -485,7 +487,9 @@ def account_toggle(account_id: int) -> Any:
 def journals() -> Any:
     items = ledger_service.list_journals(get_session())
     if request.args.get("format") == "csv":
-        return csv_response("journals.csv", ["code", "name", "prefix"], ([j.code, j.name, j.prefix] for j in items))
+        return csv_response(
+            "journals.csv", ["code", "name", "prefix"], ([j.code, j.name, j.prefix] for j in items)
+        )
     return render_template("core/journals.html", journals=items)
 
 
@@ -498,8 +502,9 @@ def journal_new() -> Any:
         data = _form("code", "name", "prefix")
         session = get_session()
         try:
-            ledger_service.create_journal(session, code=data["code"], name=data["name"],
-                                          prefix=_or_none(data["prefix"]))
+            ledger_service.create_journal(
+                session, code=data["code"], name=data["name"], prefix=_or_none(data["prefix"])
+            )
             session.commit()
         except (ValidationError, Conflict) as exc:
             session.rollback()
