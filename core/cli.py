@@ -451,6 +451,56 @@ def roles_permissions() -> None:
         click.echo(f"{code:<32} {description}")
 
 
+# --- ledger ---------------------------------------------------------------------------------------
+
+
+@cli.group(cls=AppGroup)
+def ledger() -> None:
+    """The shared ledger: trial balance and period lock."""
+
+
+def _parse_date(value: str | None, name: str) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{name} must be a date (YYYY-MM-DD), not {value!r}")
+
+
+@ledger.command("trial-balance")
+@click.option("--date-to", help="As of this date (YYYY-MM-DD).")
+@click.option("--date-from", help="From this date (YYYY-MM-DD).")
+def ledger_trial_balance(date_to: str | None, date_from: str | None) -> None:
+    """Debit and credit totals per account over posted entries."""
+    from core.services import ledger as ledger_service
+
+    report = _in_transaction(
+        lambda s: ledger_service.trial_balance(
+            s, date_to=_parse_date(date_to, "--date-to"), date_from=_parse_date(date_from, "--date-from")
+        )
+    )
+    for row in report.rows:
+        click.echo(f"{row.code:<10} {row.name[:32]:<32} {row.debit:>16} {row.credit:>16} {row.balance:>16}")
+    click.echo(f"{'total':<43} {report.total_debit:>16} {report.total_credit:>16}")
+
+
+@ledger.command("lock")
+@click.argument("lock_date", required=False)
+@click.option("--clear", is_flag=True, help="Remove the lock date.")
+def ledger_lock(lock_date: str | None, clear: bool) -> None:
+    """Refuse postings on or before LOCK_DATE (YYYY-MM-DD)."""
+    from core.services import companies
+
+    if not clear and lock_date is None:
+        _fail("give a date (YYYY-MM-DD) or --clear")
+    day = None if clear else _parse_date(lock_date, "LOCK_DATE")
+    _in_transaction(lambda s: companies.set_lock_date(s, day))
+    click.echo("lock date cleared" if day is None else f"books locked through {day.isoformat()}")
+
+
 # --- reference -----------------------------------------------------------------------------------
 
 
