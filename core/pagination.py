@@ -43,6 +43,8 @@ def keyset_page(
 ) -> Page:
     """Run ``stmt`` for one page ordered by ``column`` then ``id_column`` (NULLs last)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
+    if after is not None:
+        check_cursor(after, column)
     same_column = column is id_column
     nullable = bool(getattr(column, "nullable", False)) and not same_column
     if after is not None:
@@ -88,10 +90,62 @@ def encode_cursor(after: tuple[Any, int]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> tuple[Any, int] | None:
-    """The (value, id) in a cursor; a malformed one is a ValidationError on ``cursor``."""
+def _invalid_cursor() -> ValidationError:
+    return ValidationError("invalid cursor", fields={"cursor": ["is not a cursor from this list"]})
+
+
+_MAX_ID = 2**63
+
+
+def check_cursor(after: tuple[Any, int], column: Any) -> None:
+    """Refuse a cursor whose value cannot be one of ``column``'s: another sort's, or forged.
+
+    Compared with the column it would reach the database as a wrong-typed or
+    out-of-range parameter (an error there, a 500 here), or silently misorder.
+    """
+    value, last_id = after
+    if not -_MAX_ID <= last_id < _MAX_ID:
+        raise _invalid_cursor()
+    if value is None:
+        return
+    column_type = getattr(column, "type", None)
+    column_type = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator: its impl's
+    try:
+        expected = column_type.python_type
+    except (AttributeError, NotImplementedError):
+        return
+    if expected is bool:
+        ok = isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and -_MAX_ID <= value < _MAX_ID
+    elif expected is dt.datetime:
+        ok = isinstance(value, dt.datetime)
+    elif expected is dt.date:
+        ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    elif expected is Decimal:
+        ok = isinstance(value, Decimal) and value.is_finite() and abs(value.adjusted()) < 100
+    elif expected is str:
+        ok = isinstance(value, str)
+    else:
+        ok = True
+    if not ok:
+        raise _invalid_cursor()
+
+
+def decode_cursor(cursor: str | None, column: Any = None) -> tuple[Any, int] | None:
+    """The (value, id) in a cursor; a malformed one is a ValidationError on ``cursor``.
+
+    With ``column`` (the sort column) the value must also fit it: see :func:`check_cursor`.
+    """
     if not cursor:
         return None
+    after = _decode(cursor)
+    if column is not None:
+        check_cursor(after, column)
+    return after
+
+
+def _decode(cursor: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, value, last_id = json.loads(raw)
@@ -106,7 +160,5 @@ def decode_cursor(cursor: str | None) -> tuple[Any, int] | None:
         elif kind != "v" or not (value is None or isinstance(value, str | int)):
             raise ValueError
         return value, last_id
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            "invalid cursor", fields={"cursor": ["is not a cursor from this list"]}
-        ) from exc
+    except (ValueError, TypeError, ArithmeticError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _invalid_cursor() from exc

@@ -27,11 +27,12 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
 
 from core.api.schemas import ErrorSchema
 from core.app import get_session, officium
 from core.context import set_actor
-from core.errors import AuthenticationFailed
+from core.errors import AuthenticationFailed, NotFound
 from core.models import IdempotencyKey
 from core.web.guards import check_declared_access, public
 
@@ -44,8 +45,41 @@ class OfficiumApi(Api):
 
     ERROR_SCHEMA = ErrorSchema
 
-    def _register_error_handlers(self) -> None:  # core.web's handler covers API and UI alike
-        pass
+    def _register_error_handlers(self) -> None:
+        # core.web's handler covers API and UI alike; webargs' 400 and 422 also carry the field
+        # messages, which that generic handler would drop (code-specific handlers take precedence).
+        for code in (400, 422):
+            self._app.register_error_handler(code, _request_error)
+
+
+def _request_error(exc: HTTPException) -> Any:
+    """A body or query string refused by the schemas: name every offending field."""
+    from core.web import error_response
+
+    data = getattr(exc, "data", None)
+    messages = data.get("messages") if isinstance(data, dict) else None
+    code = "validation_error" if exc.code == 422 else "bad_request"
+    if not messages:
+        return error_response(exc.code or 400, code, exc.description or exc.name)
+    fields: dict[str, list[str]] = {}
+    for location, errors in messages.items():
+        _flatten_errors(errors, "body" if location == "json" else location, fields, top=True)
+    name, texts = next(iter(fields.items()))
+    return error_response(exc.code or 400, code, f"invalid request: {name}: {texts[0]}", fields)
+
+
+def _flatten_errors(errors: Any, key: str, out: dict[str, list[str]], *, top: bool = False) -> None:
+    """marshmallow's nested messages as ``{"lines.0.debit": [...]}``; schema-wide ones under the location."""
+    if isinstance(errors, dict):
+        for name, nested in errors.items():
+            if name == "_schema":
+                _flatten_errors(nested, key, out)
+            else:
+                _flatten_errors(nested, str(name) if top else f"{key}.{name}", out)
+    elif isinstance(errors, list | tuple):
+        out.setdefault(key, []).extend(str(m) for m in errors)
+    else:
+        out.setdefault(key, []).append(str(errors))
 
 
 def init_app(app: Flask, csrf: CSRFProtect) -> OfficiumApi:
@@ -103,6 +137,9 @@ def _authenticate() -> Response | None:
     set_actor(session, user)
     g.officium_actor = user
     check_declared_access()
+    if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in (request.view_args or {}).values()):
+        # No row has such an id, and the database drivers refuse the parameter (a 500 otherwise).
+        raise NotFound("no such object")
     if request.method == "POST" and request.headers.get("Idempotency-Key"):
         return _start_idempotent_request(user.id, request.headers["Idempotency-Key"])
     # Records the token's last use; the view's work starts a fresh transaction.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 
 from core.api.schemas import (
     AccountPage,
@@ -46,6 +47,7 @@ from core.services import contacts as contact_service
 from core.services import ledger as ledger_service
 from core.services import users as user_service
 from core.web.guards import any_user, public
+from core.web.ratelimit import TooManyAttempts
 
 API = "/api/v1"
 
@@ -55,7 +57,7 @@ def _sort(value: str | None, allowed: dict[str, Any], default: str) -> tuple[str
     if not value:
         return default, False
     descending = value.startswith("-")
-    key = value.lstrip("-")
+    key = value[1:] if descending else value
     if key not in allowed:
         raise ValidationError(
             "invalid sort",
@@ -85,7 +87,14 @@ auth = Blueprint("api_auth", __name__, url_prefix=f"{API}/auth", description="To
 @public
 def token(data: dict[str, Any]) -> dict[str, str]:
     """Exchange email and password for a bearer token (rate-limited per IP and account)."""
-    current_app.extensions["officium_throttle"].check(request.remote_addr or "-", data["email"])
+    try:
+        current_app.extensions["officium_throttle"].check(request.remote_addr or "-", data["email"])
+    except TooManyAttempts as exc:  # the client needs to know when to come back
+        body = {"error": {"code": exc.code, "message": exc.message, "fields": {}}}
+        response = jsonify(body)
+        response.status_code = 429
+        response.headers["Retry-After"] = str(exc.retry_after)
+        raise TooManyRequests(response=response) from None
     session = get_session()
     user = user_service.authenticate(session, data["email"], data["password"])
     value = user_service.issue_token(session, user, name=data.get("name") or "api")
@@ -168,7 +177,7 @@ def contacts_list(args: dict[str, Any]) -> dict[str, Any]:
         sort=sort,
         descending=descending,
         limit=args["limit"],
-        after=decode_cursor(args["cursor"]),
+        after=decode_cursor(args["cursor"], contact_service.SORTS[sort]),
     )
     return _page(Page(page.items, page.next_after), _contact)
 
@@ -244,7 +253,7 @@ def users_list(args: dict[str, Any]) -> dict[str, Any]:
     sort, descending = _sort(args["sort"], USER_SORTS, "email")
     stmt = select(User)
     if args["q"]:
-        stmt = stmt.where(User.email.contains(args["q"].lower()))
+        stmt = stmt.where(User.email.contains(args["q"].lower(), autoescape=True))
     page = keyset_page(
         get_session(),
         stmt,
@@ -290,12 +299,14 @@ def users_update(data: dict[str, Any], user_id: int) -> dict[str, Any]:
     session = get_session()
     user = _get_user(user_id)
     if "roles" in data:
+        # Grant first: an unknown name is refused before anything changes, and a user editing
+        # their own roles still holds users.manage while the old roles are revoked.
         wanted = set(data["roles"])
+        for name in sorted(wanted):
+            user_service.grant_role(session, user, name)
         for role in list(user.roles):
             if role.name not in wanted:
                 user_service.revoke_role(session, user, role.name)
-        for name in sorted(wanted):
-            user_service.grant_role(session, user, name)
     if "name" in data:
         user.name = data["name"].strip()
     if "active" in data:
@@ -419,6 +430,7 @@ def roles_delete(role_id: int) -> None:
 
 ledger_blp = Blueprint("api_ledger", __name__, url_prefix=f"{API}/ledger", description="The shared ledger")
 ACCOUNT_SORTS = {"code": Account.code, "name": Account.name, "id": Account.id}
+JOURNAL_SORTS = {"code": Journal.code, "name": Journal.name, "id": Journal.id}
 ENTRY_SORTS = {"id": JournalEntry.id, "date": JournalEntry.date, "number": JournalEntry.number}
 
 
@@ -442,7 +454,10 @@ def accounts_list(args: dict[str, Any]) -> dict[str, Any]:
     sort, descending = _sort(args["sort"], ACCOUNT_SORTS, "code")
     stmt = select(Account).where(Account.company_id == company_id_of(get_session()))
     if args["q"]:
-        stmt = stmt.where(Account.name.contains(args["q"]) | Account.code.startswith(args["q"]))
+        stmt = stmt.where(
+            Account.name.icontains(args["q"], autoescape=True)
+            | Account.code.startswith(args["q"], autoescape=True)
+        )
     page = keyset_page(
         get_session(),
         stmt,
@@ -490,12 +505,19 @@ def accounts_update(data: dict[str, Any], account_id: int) -> dict[str, Any]:
 @ledger_blp.response(200, JournalPage)
 @require_permission("ledger.view")
 def journals_list(args: dict[str, Any]) -> dict[str, Any]:
+    sort, descending = _sort(args["sort"], JOURNAL_SORTS, "code")
     stmt = select(Journal).where(Journal.company_id == company_id_of(get_session()))
+    if args["q"]:
+        stmt = stmt.where(
+            Journal.name.icontains(args["q"], autoescape=True)
+            | Journal.code.startswith(args["q"], autoescape=True)
+        )
     page = keyset_page(
         get_session(),
         stmt,
-        column=Journal.code,
+        column=JOURNAL_SORTS[sort],
         id_column=Journal.id,
+        descending=descending,
         after=decode_cursor(args["cursor"]),
         limit=args["limit"],
     )

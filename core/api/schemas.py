@@ -6,16 +6,49 @@ Unknown fields are refused (marshmallow's RAISE), and read-only fields are
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
-Amount = fields.Decimal(as_string=True, places=None)
+
+def Amount(**kwargs: Any) -> fields.Decimal:
+    """A decimal amount, sent and received as a string ("100.00") so that no precision is lost.
+
+    OpenAPI says so too: a ``number`` would invite clients to use floats.
+    """
+    metadata = {"type": "string", "format": "decimal", "example": "100.00"}
+    return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Strict(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul_characters(self, data: Any, **_kwargs: Any) -> Any:
+        """NUL is never meaningful in text, and PostgreSQL refuses it (a 500 instead of a 422)."""
+        if isinstance(data, Mapping):
+            bad = {
+                str(k): ["must not contain NUL characters"]
+                for k, v in data.items()
+                if _has_nul(k) or _has_nul(v)
+            }
+            if bad:
+                raise ma.ValidationError(bad)
+        return data
 
 
 class ErrorBody(Strict):
@@ -187,8 +220,8 @@ class JournalPage(Strict):
 
 class LineSchema(Strict):
     account = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    debit = fields.Decimal(as_string=True, load_default="0")
-    credit = fields.Decimal(as_string=True, load_default="0")
+    debit = Amount(load_default="0")
+    credit = Amount(load_default="0")
     contact_id = fields.Integer(allow_none=True, load_default=None)
     memo = fields.String(load_default="", validate=validate.Length(max=500))
 
@@ -234,14 +267,14 @@ class TrialBalanceRowSchema(Strict):
     account = fields.String()
     name = fields.String()
     type = fields.String()
-    debit = fields.Decimal(as_string=True)
-    credit = fields.Decimal(as_string=True)
-    balance = fields.Decimal(as_string=True)
+    debit = Amount()
+    credit = Amount()
+    balance = Amount()
 
 
 class TrialBalanceSchema(Strict):
     rows = fields.List(fields.Nested(TrialBalanceRowSchema))
-    total_debit = fields.Decimal(as_string=True)
-    total_credit = fields.Decimal(as_string=True)
+    total_debit = Amount()
+    total_credit = Amount()
     date_from = fields.Date(allow_none=True)
     date_to = fields.Date(allow_none=True)

@@ -33,14 +33,18 @@ def is_api_request() -> bool:
 
 def init_app(app: Flask) -> None:
     """Install everything web on ``app`` (called by ``create_app``)."""
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH)
+    # Flask's own defaults hold these keys (as None), so setdefault() would never apply ours.
+    for key, value in (("MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH), ("SESSION_COOKIE_SAMESITE", "Lax")):
+        if app.config.get(key) is None:
+            app.config[key] = value
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("OFFICIUM_LOGIN_LIMIT", "10 per minute")
     app.config.setdefault("OFFICIUM_REDIS_URL", None)
 
     Babel(app, locale_selector=_select_locale)
+    # Before CSRFProtect's hook: a refused form still gets its request id and CSP nonce.
+    _install_request_hooks(app)
     csrf = CSRFProtect(app)
     login_manager = LoginManager(app)
     login_manager.login_view = "core.login"
@@ -59,7 +63,6 @@ def init_app(app: Flask) -> None:
     from core.api import init_app as init_api
 
     init_api(app, csrf)
-    _install_request_hooks(app)
     _install_error_handlers(app)
 
 

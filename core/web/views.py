@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from core.app import get_session, officium
 from core.errors import AuthenticationFailed, Conflict, OfficiumError, ValidationError
 from core.models import Account, JournalEntry, Role, User
-from core.pagination import decode_cursor, keyset_page
+from core.pagination import Page, decode_cursor, keyset_page
 from core.permissions import require_permission
 from core.services import contacts as contact_service
 from core.services import ledger as ledger_service
@@ -120,7 +120,14 @@ def _parse_date_arg(name: str) -> dt.date | None:
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: an open redirect would let a phishing link reuse our login page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Control characters are refused too: "/\t/evil.example" would reach the browser as "//evil.example".
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    ):
         return target
     return url_for("core.dashboard")
 
@@ -319,9 +326,10 @@ def contacts() -> Any:
     except ValidationError:
         after = None
         flash(_("That page link is no longer valid; showing the first page."), "error")
-    page = contact_service.list_contacts(
+    found = contact_service.list_contacts(
         session, sort=sort, descending=descending, after=after, limit=50, **filters
     )
+    page = Page(found.items, found.next_after)  # the pager needs its next_cursor
     return render_template("core/contacts.html", page=page, sort=sort, descending=descending, filters=filters)
 
 
@@ -463,9 +471,9 @@ def account_new() -> Any:
                 parent=_or_none(data["parent"]),
             )
             session.commit()
-        except ValidationError as exc:
+        except (ValidationError, Conflict) as exc:  # a duplicate code is a Conflict
             session.rollback()
-            errors = exc.fields
+            errors = exc.fields or {"code": [exc.message]}
         else:
             flash(_("Account %(code)s created.", code=data["code"]), "success")
             return redirect(url_for("core.accounts"))
