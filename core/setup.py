@@ -112,9 +112,8 @@ def initialise(
                 report.append(f"created administrator {user.email}")
             else:
                 report.append(f"administrator {admin_email.lower()} exists")
-        if demo:
-            if add_demo_data(session):
-                report.append("added demo contacts, accounts and journal entries")
+        if demo and add_demo_data(session):
+            report.append("added demo contacts, accounts and journal entries")
     ext.refresh_plugins()
     return report
 

@@ -179,7 +179,7 @@ def contacts_list(args: dict[str, Any]) -> dict[str, Any]:
         limit=args["limit"],
         after=decode_cursor(args["cursor"], contact_service.SORTS[sort]),
     )
-    return _page(Page(page.items, page.next_after), _contact)
+    return _page(page, _contact)
 
 
 @contacts_blp.route("", methods=["POST"])

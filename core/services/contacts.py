@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, insert, or_, select, update
@@ -15,6 +14,7 @@ from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.events import emit
 from core.models import Contact, ContactTag, JournalLine
+from core.pagination import Page, keyset_page
 from core.permissions import require_permission
 
 KINDS = ("person", "organization")
@@ -70,7 +70,7 @@ def _clean(
             errors["name"] = ["is required"]
         else:
             out["name"] = name.strip()
-    for key, limit in FIELD_LIMITS.items():
+    for key in FIELD_LIMITS:
         if key == "name" or key not in data:
             continue
         value = data[key]
@@ -232,12 +232,6 @@ def delete_contact(session: Session, contact: Contact) -> None:
     emit(session, "contact.deleted", {"id": contact.id})
 
 
-@dataclass(frozen=True)
-class ContactPage:
-    items: list[Contact]
-    next_after: tuple[Any, int] | None
-
-
 @require_permission("contacts.view")
 def list_contacts(
     session: Session,
@@ -250,7 +244,7 @@ def list_contacts(
     descending: bool = False,
     limit: int = 50,
     after: tuple[Any, int] | None = None,
-) -> ContactPage:
+) -> Page:
     """One page of contacts by keyset: ``after`` is the (sort value, id) of the previous page's last row.
 
     Fast at any depth: no OFFSET, the (company_id, name, id) index serves the default order.
@@ -259,46 +253,25 @@ def list_contacts(
         raise ValidationError("invalid sort", fields={"sort": [f"must be one of {', '.join(SORTS)}"]})
     if kind is not None and kind not in KINDS:
         raise ValidationError("invalid kind", fields={"kind": ["must be 'person' or 'organization'"]})
-    limit = max(1, min(int(limit), 500))
-    column = SORTS[sort]
     stmt: Select = select(Contact).where(Contact.company_id == company_id_of(session))
     stmt = _filter(stmt, q=q, kind=kind, tag=tag, active=active)
-    if after is not None:
-        value, last_id = after
-        if sort == "id":
-            stmt = stmt.where(Contact.id < last_id if descending else Contact.id > last_id)
-        elif value is None:
-            # NULLs sort last here: after a NULL only NULLs with a larger id remain.
-            stmt = stmt.where(column.is_(None), Contact.id < last_id if descending else Contact.id > last_id)
-        else:
-            if descending:
-                later = [column < value, (column == value) & (Contact.id < last_id)]
-            else:
-                later = [column > value, (column == value) & (Contact.id > last_id)]
-            # NULLs come last in both directions, so they follow every non-NULL value.
-            stmt = stmt.where(or_(*later, *([column.is_(None)] if column.nullable else [])))
-    # Keep NULLs last on both backends; a NOT NULL column skips it so its index serves the order.
-    nulls_last = [column.is_(None)] if column.nullable else []
-    if sort == "id":
-        order = [Contact.id.desc() if descending else Contact.id]
-    elif descending:
-        order = [*nulls_last, column.desc(), Contact.id.desc()]
-    else:
-        order = [*nulls_last, column, Contact.id]
-    rows = session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
-    items = list(rows[:limit])
-    next_after = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_after = (getattr(last, column.key), last.id)
-    return ContactPage(items, next_after)
+    return keyset_page(
+        session,
+        stmt,
+        column=SORTS[sort],
+        id_column=Contact.id,
+        descending=descending,
+        after=after,
+        limit=limit,
+    )
 
 
 def _filter(stmt: Select, *, q: str | None, kind: str | None, tag: str | None, active: bool | None) -> Select:
     if q:
-        pattern = f"%{q.strip().lower()}%"
+        # Literal search: % and _ typed by a user are not wildcards.
+        text = q.strip()
         stmt = stmt.where(
-            or_(func.lower(Contact.name).like(pattern), func.lower(Contact.email).like(pattern))
+            or_(Contact.name.icontains(text, autoescape=True), Contact.email.icontains(text, autoescape=True))
         )
     if kind:
         stmt = stmt.where(Contact.kind == kind)

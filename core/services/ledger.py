@@ -841,9 +841,13 @@ def _refuse_changes_to_posted_entries(session: Session, _context: Any, _instance
             if entry is not None and _original(entry, "state") != "draft" and _line_changed(obj, session):
                 raise Conflict(f"lines of posted entry {entry.number} are immutable")
     for obj in session.new:
-        if isinstance(obj, JournalLine) and obj.entry is not None and obj.entry.id is not None:
-            if _original(obj.entry, "state") != "draft":
-                raise Conflict(f"lines cannot be added to posted entry {obj.entry.number}")
+        if (
+            isinstance(obj, JournalLine)
+            and obj.entry is not None
+            and obj.entry.id is not None
+            and _original(obj.entry, "state") != "draft"
+        ):
+            raise Conflict(f"lines cannot be added to posted entry {obj.entry.number}")
 
 
 def _original(obj: Any, key: str) -> Any:

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from core.app import get_session, officium
 from core.errors import AuthenticationFailed, Conflict, OfficiumError, ValidationError
 from core.models import Account, JournalEntry, Role, User
-from core.pagination import Page, decode_cursor, keyset_page
+from core.pagination import decode_cursor, keyset_page
 from core.permissions import require_permission
 from core.services import contacts as contact_service
 from core.services import ledger as ledger_service
@@ -326,10 +326,9 @@ def contacts() -> Any:
     except ValidationError:
         after = None
         flash(_("That page link is no longer valid; showing the first page."), "error")
-    found = contact_service.list_contacts(
+    page = contact_service.list_contacts(
         session, sort=sort, descending=descending, after=after, limit=50, **filters
     )
-    page = Page(found.items, found.next_after)  # the pager needs its next_cursor
     return render_template("core/contacts.html", page=page, sort=sort, descending=descending, filters=filters)
 
 

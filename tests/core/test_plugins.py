@@ -188,7 +188,9 @@ def test_enabling_in_one_app_is_seen_by_another_on_the_same_database(make_app, d
     assert client.get("/notes/").status_code == 404
 
 
-def test_enabling_from_another_process_takes_effect_without_restart(admin_client, ext, database_url, tmp_path):
+def test_enabling_from_another_process_takes_effect_without_restart(
+    admin_client, ext, database_url, tmp_path
+):
     client = admin_client
     assert client.get("/notes/").status_code == 404
     env = {

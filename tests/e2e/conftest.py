@@ -32,12 +32,21 @@ def live_server(make_app, database_url: str, tmp_path: Path) -> Iterator[str]:
     """``officium serve`` in its own process on the test database, with an admin user."""
     make_user(officium(make_app(database_url)), ADMIN_EMAIL, roles=("admin",))
     port = _free_port()
-    env = {**os.environ, "OFFICIUM_DATABASE_URL": database_url, "PYTHONPATH": str(FIXTURES),
-           "OFFICIUM_INSTANCE_PATH": str(tmp_path / "instance"), "OFFICIUM_SECRET_KEY": "e2e-secret-key-0123456789",
-           "OFFICIUM_PLUGINS": "notes,tasks"}
+    env = {
+        **os.environ,
+        "OFFICIUM_DATABASE_URL": database_url,
+        "PYTHONPATH": str(FIXTURES),
+        "OFFICIUM_INSTANCE_PATH": str(tmp_path / "instance"),
+        "OFFICIUM_SECRET_KEY": "e2e-secret-key-0123456789",
+        "OFFICIUM_PLUGINS": "notes,tasks",
+    }
     log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -61,8 +70,15 @@ def browser() -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
@@ -75,8 +91,14 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # A 4xx answer to a form (401 wrong password, 422 field errors) is expected; script errors are not.
-    page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and "the server responded with a status of 4" not in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "the server responded with a status of 4" not in msg.text
+            else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, f"the browser reported errors: {errors}"
