@@ -409,7 +409,16 @@ class PluginManager:
             # Dependents before their dependencies.
             ordered = [n for n in reversed(self.resolve_enable_order(to_disable)) if n in to_disable]
             for name in ordered:
-                self.call_plugin(name, "officium_plugin_disabled", session=session)
+                try:
+                    self.call_plugin(name, "officium_plugin_disabled", session=session)
+                except OfficiumError:
+                    raise
+                except Exception as exc:
+                    if self.strict:
+                        raise
+                    raise PluginError(
+                        f"disabling {name} failed, nothing was changed: {describe_exception(exc)}"
+                    ) from exc
                 state = session.get(PluginState, name)
                 state.enabled = False
                 state.disabled_at = utcnow()

@@ -299,25 +299,11 @@ def users_update(data: dict[str, Any], user_id: int) -> dict[str, Any]:
     session = get_session()
     user = _get_user(user_id)
     if "roles" in data:
-        # Grant first: an unknown name is refused before anything changes, and a user editing
-        # their own roles still holds users.manage while the old roles are revoked.
-        wanted = set(data["roles"])
-        for name in sorted(wanted):
-            user_service.grant_role(session, user, name)
-        for role in list(user.roles):
-            if role.name not in wanted:
-                user_service.revoke_role(session, user, role.name)
+        user_service.set_roles(session, user, data["roles"])
     if "name" in data:
         user.name = data["name"].strip()
     if "active" in data:
-        if user.id == g.officium_actor.id and not data["active"]:
-            raise ValidationError(
-                "cannot deactivate yourself", fields={"active": ["you cannot deactivate yourself"]}
-            )
-        user.active = data["active"]
-        if not user.active:
-            user.session_generation += 1
-            user_service.revoke_tokens(session, user)
+        user_service.set_active(session, user, data["active"])
     if "password" in data:
         user_service.set_password(session, user, data["password"])
     _commit()
@@ -330,12 +316,7 @@ def users_update(data: dict[str, Any], user_id: int) -> dict[str, Any]:
 def users_delete(user_id: int) -> None:
     """Deactivate a user (users are never deleted: history refers to them)."""
     session = get_session()
-    user = _get_user(user_id)
-    if user.id == g.officium_actor.id:
-        raise ValidationError("cannot deactivate yourself", fields={"id": ["you cannot deactivate yourself"]})
-    user.active = False
-    user.session_generation += 1
-    user_service.revoke_tokens(session, user)
+    user_service.set_active(session, _get_user(user_id), False)
     _commit()
 
 

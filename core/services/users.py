@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from core.context import manager_of
+from core.context import actor_of, manager_of
 from core.db import utcnow
-from core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
+from core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationError
 from core.events import emit
-from core.models import ApiToken, Role, RolePermission, User, UserCompany
+from core.models import ApiToken, Role, RolePermission, User, UserCompany, UserRole
 from core.permissions import ADMIN_ROLE, CORE_PERMISSIONS, require_permission
 from core.security import (
     check_password_policy,
@@ -82,6 +82,8 @@ def create_user(
         check_password_policy(password)
     user = User(email=email, name=name.strip(), password_hash=hash_password(password) if password else None)
     user.roles = [_role_by_name(session, r) for r in roles]
+    if any(r.name == ADMIN_ROLE for r in user.roles):
+        _check_may_grant_admin(session)
     session.add(user)
     session.flush()
     for company_id in company_ids:
@@ -170,6 +172,8 @@ def set_role_permissions(session: Session, role: Role, permissions: Iterable[str
 @require_permission("users.manage")
 def grant_role(session: Session, user: User, role_name: str) -> None:
     role = _role_by_name(session, role_name)
+    if role.name == ADMIN_ROLE:
+        _check_may_grant_admin(session)
     if role not in user.roles:
         user.roles.append(role)
     session.flush()
@@ -178,9 +182,65 @@ def grant_role(session: Session, user: User, role_name: str) -> None:
 @require_permission("users.manage")
 def revoke_role(session: Session, user: User, role_name: str) -> None:
     role = _role_by_name(session, role_name)
+    if role.name == ADMIN_ROLE:
+        _check_may_grant_admin(session)
+        _check_not_last_admin(session, user)
     if role in user.roles:
         user.roles.remove(role)
     session.flush()
+
+
+@require_permission("users.manage")
+def set_roles(session: Session, user: User, role_names: Iterable[str]) -> None:
+    """Give ``user`` exactly these roles.
+
+    Grants first: an unknown name is refused before anything changes, and a user
+    editing their own roles keeps users.manage while the old roles go.
+    """
+    wanted = set(role_names)
+    for name in sorted(wanted):
+        grant_role(session, user, name)
+    for role in list(user.roles):
+        if role.name not in wanted:
+            revoke_role(session, user, role.name)
+
+
+@require_permission("users.manage")
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Activate or deactivate a user; a deactivated user's sessions end and tokens are revoked."""
+    if not active:
+        if user.id is not None and user.id == getattr(actor_of(session), "id", None):
+            raise ValidationError(
+                "cannot deactivate yourself", fields={"active": ["you cannot deactivate yourself"]}
+            )
+        _check_not_last_admin(session, user)
+        user.session_generation += 1
+        revoke_tokens(session, user)
+    user.active = bool(active)
+    session.flush()
+
+
+def _check_may_grant_admin(session: Session) -> None:
+    # users.manage alone must not be a path to every permission.
+    actor = actor_of(session)
+    if not getattr(actor, "is_admin", True):
+        raise PermissionDenied(ADMIN_ROLE, "only an administrator can grant or remove the admin role")
+
+
+def _check_not_last_admin(session: Session, user: User) -> None:
+    if not (user.active and user.is_admin):
+        return
+    admins = session.scalar(
+        select(func.count(User.id))
+        .join(UserRole, UserRole.user_id == User.id)
+        .join(Role, Role.id == UserRole.role_id)
+        .where(Role.name == ADMIN_ROLE, User.active.is_(True))
+    )
+    if admins <= 1:
+        raise ValidationError(
+            "the last active administrator must stay an administrator",
+            fields={"roles": ["the last active administrator must stay an administrator"]},
+        )
 
 
 def issue_token(session: Session, user: User, name: str = "", expires_at: dt.datetime | None = None) -> str:

@@ -45,7 +45,16 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_select_locale)
     # Before CSRFProtect's hook: a refused form still gets its request id and CSP nonce.
     _install_request_hooks(app)
+    # Forms are checked below for every path but /api/: the API authenticates with bearer
+    # tokens (never cookies), so no route under /api/ needs or takes a CSRF token.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf = CSRFProtect(app)
+
+    @app.before_request
+    def _csrf_for_forms() -> None:
+        if app.config.get("WTF_CSRF_ENABLED", True) and not is_api_request():
+            csrf.protect()
+
     login_manager = LoginManager(app)
     login_manager.login_view = "core.login"
     login_manager.login_message = None

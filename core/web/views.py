@@ -739,19 +739,9 @@ def user_edit(user_id: int) -> Any:
     user = session.get(User, user_id) or abort(404)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        wanted = set(request.form.getlist("roles"))
         try:
-            for role in list(user.roles):
-                if role.name not in wanted:
-                    user_service.revoke_role(session, user, role.name)
-            for name in sorted(wanted):
-                user_service.grant_role(session, user, name)
-            active = request.form.get("active") == "on"
-            if user.id == current_user.id and not active:
-                raise ValidationError(
-                    "cannot deactivate yourself", fields={"active": [_("you cannot deactivate yourself")]}
-                )
-            user.active = active
+            user_service.set_active(session, user, request.form.get("active") == "on")
+            user_service.set_roles(session, user, request.form.getlist("roles"))
             user.name = request.form.get("name", user.name).strip()
             session.commit()
         except ValidationError as exc:

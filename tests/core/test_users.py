@@ -298,3 +298,39 @@ def test_a_deactivated_users_tokens_stop_working(session):
     session.flush()
     with pytest.raises(AuthenticationFailed):
         users.authenticate_token(session, token)
+
+
+def test_users_manage_alone_cannot_grant_the_admin_role(ext):
+    from core.context import set_actor
+    from core.errors import PermissionDenied
+    from core.models import User
+    from core.services.users import get_user_by_email, grant_role
+    from core.testing import make_user as make_test_user
+
+    manager_id = make_test_user(ext, "manager@test.example", permissions=("users.manage",))
+    make_test_user(ext, "someone@test.example")
+    with ext.db.session() as session:
+        set_actor(session, session.get(User, manager_id))
+        with pytest.raises(PermissionDenied, match="only an administrator can grant"):
+            grant_role(session, session.get(User, manager_id), "admin")
+        with pytest.raises(PermissionDenied):
+            grant_role(session, get_user_by_email(session, "someone@test.example"), "admin")
+
+
+def test_the_last_active_administrator_keeps_the_admin_role(ext):
+    from core.errors import ValidationError
+    from core.models import User
+    from core.services.users import revoke_role, set_active
+    from core.testing import make_user as make_test_user
+
+    admin_id = make_test_user(ext, "only-admin@test.example", roles=("admin",))
+    with ext.db.session() as session:
+        admin = session.get(User, admin_id)
+        with pytest.raises(ValidationError, match="last active administrator"):
+            revoke_role(session, admin, "admin")
+        with pytest.raises(ValidationError, match="last active administrator"):
+            set_active(session, admin, False)
+    make_test_user(ext, "second-admin@test.example", roles=("admin",))
+    with ext.db.session() as session:
+        revoke_role(session, session.get(User, admin_id), "admin")
+        assert not session.get(User, admin_id).is_admin

@@ -92,3 +92,25 @@ def test_the_cli_locks_the_books_and_prints_the_trial_balance(runner, session):
                 "lines": [{"account": "1000", "debit": "1.00"}, {"account": "3000", "credit": "1.00"}],
             },
         )
+
+
+def test_api_routes_outside_flask_smorest_take_bearer_tokens_without_csrf(make_app, database_url):
+    from flask import jsonify
+
+    from core.testing import ADMIN_EMAIL, api_token, make_user
+    from core.web.guards import any_user
+
+    app = make_app(database_url)
+
+    @any_user
+    def ping():
+        return jsonify(pong=True)
+
+    app.add_url_rule("/api/v1/ping", "ping", ping, methods=["POST"])
+    make_user(app.extensions["officium"], ADMIN_EMAIL, roles=("admin",))
+    client = app.test_client()
+    token = api_token(client, ADMIN_EMAIL)
+    response = client.post("/api/v1/ping", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json == {"pong": True}
+    # A browser form post outside /api/ still needs its token.
+    assert client.post("/login", data={"email": ADMIN_EMAIL, "password": "x"}).status_code == 400
