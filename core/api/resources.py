@@ -412,7 +412,7 @@ def roles_delete(role_id: int) -> None:
 ledger_blp = Blueprint("api_ledger", __name__, url_prefix=f"{API}/ledger", description="The shared ledger")
 ACCOUNT_SORTS = {"code": Account.code, "name": Account.name, "id": Account.id}
 JOURNAL_SORTS = {"code": Journal.code, "name": Journal.name, "id": Journal.id}
-ENTRY_SORTS = {"id": JournalEntry.id, "date": JournalEntry.date, "number": JournalEntry.number}
+ENTRY_SORTS = ledger_service.ENTRY_SORTS
 
 
 def _account(account: Account) -> dict[str, Any]:
@@ -547,32 +547,13 @@ def _entry(entry: JournalEntry) -> dict[str, Any]:
 def entries_list(args: dict[str, Any]) -> dict[str, Any]:
     session = get_session()
     sort, descending = _sort(args["sort"], ENTRY_SORTS, "id")
-    stmt = select(JournalEntry).where(JournalEntry.company_id == company_id_of(session))
-    if args["journal"]:
-        journal = session.scalar(
-            select(Journal).where(
-                Journal.company_id == company_id_of(session), Journal.code == args["journal"]
-            )
-        )
-        if journal is None:
-            raise ValidationError(
-                "unknown journal", fields={"journal": [f"unknown journal {args['journal']!r}"]}
-            )
-        stmt = stmt.where(JournalEntry.journal_id == journal.id)
-    if args["state"]:
-        stmt = stmt.where(JournalEntry.state == args["state"])
-    if args["date_from"]:
-        stmt = stmt.where(JournalEntry.date >= args["date_from"])
-    if args["date_to"]:
-        stmt = stmt.where(JournalEntry.date <= args["date_to"])
-    page = keyset_page(
+    page = ledger_service.list_entries(
         session,
-        stmt,
-        column=ENTRY_SORTS[sort],
-        id_column=JournalEntry.id,
+        sort=sort,
         descending=descending,
-        after=decode_cursor(args["cursor"]),
+        after=decode_cursor(args["cursor"], column=ENTRY_SORTS[sort]),
         limit=args["limit"],
+        **{k: args[k] for k in ("journal", "state", "date_from", "date_to")},
     )
     return _page(page, _entry)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, event, func, insert, inspect, select, update
+from sqlalchemy import Select, and_, event, func, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from core.errors import Conflict, NotFound, ValidationError
 from core.events import emit
 from core.models import (
     ACCOUNT_TYPES,
+    ENTRY_STATES,
     Account,
     Company,
     Contact,
@@ -32,6 +33,7 @@ from core.models import (
     JournalLine,
     NumberSequence,
 )
+from core.pagination import Page, keyset_page
 from core.permissions import check_permission, require_permission
 from core.services.companies import fiscal_year
 
@@ -426,9 +428,16 @@ def _new_entry(session: Session, company_id: int, clean: _CleanEntry) -> Journal
         source_ref=clean.source_ref,
         created_by_id=actor_id_of(session),
     )
-    entry.lines = [
+    entry.lines = _journal_lines(clean, company)
+    session.add(entry)
+    return entry
+
+
+def _journal_lines(clean: _CleanEntry, company: Company) -> list[JournalLine]:
+    """Lines in the company's base currency (rate 1) from validated input."""
+    return [
         JournalLine(
-            company_id=company_id,
+            company_id=company.id,
             account_id=line.account_id,
             contact_id=line.contact_id,
             debit=line.debit,
@@ -440,8 +449,6 @@ def _new_entry(session: Session, company_id: int, clean: _CleanEntry) -> Journal
         )
         for line in clean.lines
     ]
-    session.add(entry)
-    return entry
 
 
 @require_permission("ledger.entry.create")
@@ -453,20 +460,7 @@ def update_draft(session: Session, entry: JournalEntry, data: EntryInput | Mappi
     company = session.get(Company, entry.company_id)
     entry.journal_id, entry.journal = clean.journal.id, clean.journal
     entry.date, entry.memo = clean.date, clean.memo
-    entry.lines = [
-        JournalLine(
-            company_id=entry.company_id,
-            account_id=line.account_id,
-            contact_id=line.contact_id,
-            debit=line.debit,
-            credit=line.credit,
-            memo=line.memo,
-            currency=company.base_currency,
-            amount_currency=line.debit - line.credit,
-            rate=Decimal(1),
-        )
-        for line in clean.lines
-    ]
+    entry.lines = _journal_lines(clean, company)
     session.flush()
     return entry
 
@@ -678,18 +672,19 @@ def reverse_entry(
     return reversal
 
 
+ENTRY_SORTS = {"id": JournalEntry.id, "date": JournalEntry.date, "number": JournalEntry.number}
+
+
 @require_permission("ledger.view")
-def list_entries(
+def entries_query(
     session: Session,
     *,
     journal: str | None = None,
     state: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
-    limit: int = 50,
-    before_id: int | None = None,
-) -> list[JournalEntry]:
-    """Entries newest first, by keyset on id."""
+) -> Select:
+    """The current company's entries, filtered; an unknown journal code is a ValidationError."""
     company_id = company_id_of(session)
     stmt = select(JournalEntry).where(JournalEntry.company_id == company_id)
     if journal:
@@ -698,14 +693,40 @@ def list_entries(
             raise ValidationError("unknown journal", fields={"journal": [f"unknown journal {journal!r}"]})
         stmt = stmt.where(JournalEntry.journal_id == found.id)
     if state:
+        if state not in ENTRY_STATES:
+            raise ValidationError(
+                "invalid state", fields={"state": [f"must be one of {', '.join(ENTRY_STATES)}"]}
+            )
         stmt = stmt.where(JournalEntry.state == state)
     if date_from:
         stmt = stmt.where(JournalEntry.date >= date_from)
     if date_to:
         stmt = stmt.where(JournalEntry.date <= date_to)
-    if before_id:
-        stmt = stmt.where(JournalEntry.id < before_id)
-    return list(session.scalars(stmt.order_by(JournalEntry.id.desc()).limit(max(1, min(limit, 500)))))
+    return stmt
+
+
+@require_permission("ledger.view")
+def list_entries(
+    session: Session,
+    *,
+    sort: str = "id",
+    descending: bool = True,
+    after: tuple[Any, int] | None = None,
+    limit: int = 50,
+    **filters: Any,
+) -> Page:
+    """One page of entries by keyset (newest first by default); filters as :func:`entries_query`."""
+    if sort not in ENTRY_SORTS:
+        raise ValidationError("invalid sort", fields={"sort": [f"must be one of {', '.join(ENTRY_SORTS)}"]})
+    return keyset_page(
+        session,
+        entries_query(session, **filters),
+        column=ENTRY_SORTS[sort],
+        id_column=JournalEntry.id,
+        descending=descending,
+        after=after,
+        limit=limit,
+    )
 
 
 # --- balances --------------------------------------------------------------------------------------

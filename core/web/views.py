@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from core.app import get_session, officium
 from core.errors import AuthenticationFailed, Conflict, OfficiumError, ValidationError
-from core.models import Account, JournalEntry, Role, User
+from core.models import ENTRY_STATES, Account, JournalEntry, Role, User
 from core.pagination import decode_cursor, keyset_page
 from core.permissions import require_permission
 from core.services import contacts as contact_service
@@ -445,9 +445,9 @@ def _company_id() -> int:
     return company_id_of(get_session())
 
 
-def _cursor() -> tuple[Any, int] | None:
+def _cursor(column: Any = None) -> tuple[Any, int] | None:
     try:
-        return decode_cursor(request.args.get("cursor"))
+        return decode_cursor(request.args.get("cursor"), column=column)
     except ValidationError:
         flash(_("That page link is no longer valid; showing the first page."), "error")
         return None
@@ -522,7 +522,7 @@ def journal_new() -> Any:
     return render_template("core/journal_form.html", data=data, errors=errors), 422 if errors else 200
 
 
-ENTRY_SORTS = {"date": JournalEntry.date, "number": JournalEntry.number, "id": JournalEntry.id}
+ENTRY_SORTS = ledger_service.ENTRY_SORTS
 
 
 @blueprint.get("/ledger/entries")
@@ -538,32 +538,23 @@ def entries() -> Any:
         "date_from": _parse_date_arg("date_from"),
         "date_to": _parse_date_arg("date_to"),
     }
-    stmt = select(JournalEntry).where(JournalEntry.company_id == _company_id())
     journals = ledger_service.list_journals(session)
-    by_code = {j.code: j for j in journals}
-    if filters["journal"] in by_code:
-        stmt = stmt.where(JournalEntry.journal_id == by_code[filters["journal"]].id)
-    if filters["state"] in ("draft", "posted", "reversed"):
-        stmt = stmt.where(JournalEntry.state == filters["state"])
-    if filters["date_from"]:
-        stmt = stmt.where(JournalEntry.date >= filters["date_from"])
-    if filters["date_to"]:
-        stmt = stmt.where(JournalEntry.date <= filters["date_to"])
+    # The form only offers valid choices; anything else in the URL is ignored, not an error page.
+    query = {
+        "journal": filters["journal"] if filters["journal"] in {j.code for j in journals} else None,
+        "state": filters["state"] if filters["state"] in ENTRY_STATES else None,
+        "date_from": filters["date_from"],
+        "date_to": filters["date_to"],
+    }
     if request.args.get("format") == "csv":
-        rows = session.scalars(stmt.order_by(JournalEntry.id)).all()
+        rows = session.scalars(ledger_service.entries_query(session, **query).order_by(JournalEntry.id)).all()
         return csv_response(
             "journal-entries.csv",
             ["number", "date", "journal", "memo", "state", "amount"],
             ([e.number, e.date, e.journal.code, e.memo, e.state, e.total_debit] for e in rows),
         )
-    page = keyset_page(
-        session,
-        stmt,
-        column=ENTRY_SORTS[sort],
-        id_column=JournalEntry.id,
-        descending=descending,
-        after=_cursor(),
-        limit=50,
+    page = ledger_service.list_entries(
+        session, sort=sort, descending=descending, after=_cursor(ENTRY_SORTS[sort]), limit=50, **query
     )
     return render_template(
         "core/entries.html", page=page, sort=sort, descending=descending, filters=filters, journals=journals
