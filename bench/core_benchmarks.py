@@ -293,10 +293,10 @@ def api_contacts_list(ctx: Any, n: int) -> list[Result]:
 @benchmark("startup", n=1, quick_n=1)
 def startup(ctx: Any, n: int) -> list[Result]:
     """create_app() with every installed plugin loaded, and enabling a plugin with its migrations."""
-    from core.app import create_app, officium
-
     import os
     import subprocess
+
+    from core.app import create_app, officium
 
     # A cold start: a new interpreter importing Officium and building the app.
     script = (
