@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.errors import ValidationError
@@ -55,12 +55,14 @@ def keyset_page(
         elif value is None:
             # NULLs sort last: after a NULL only NULLs with a later id remain.
             stmt = stmt.where(column.is_(None), id_after)
+        elif not nullable:
+            # A row-value comparison lets SQLite and PostgreSQL seek the (column, id) index
+            # straight to the page; the OR form below made deep pages scan from the start.
+            key, bound = tuple_(column, id_column), tuple_(value, last_id)
+            stmt = stmt.where(key < bound if descending else key > bound)
         else:
             later = column < value if descending else column > value
-            conditions = [later, (column == value) & id_after]
-            if nullable:
-                conditions.append(column.is_(None))
-            stmt = stmt.where(or_(*conditions))
+            stmt = stmt.where(or_(later, (column == value) & id_after, column.is_(None)))
     # A NOT NULL column skips the NULLs-last term so that its index serves the order.
     order = [column.is_(None)] if nullable else []
     if same_column:
