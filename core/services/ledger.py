@@ -403,15 +403,28 @@ def create_entry(
         check_permission(actor_of(session), "ledger.entry.post")
     company_id = company_id_of(session)
     clean = _clean_entry(_Lookup(session, company_id), data, balanced=post)
+    company = session.get(Company, company_id)
     if post:
-        # Refuse before the draft is written, so a refused posting leaves nothing behind.
-        _check_lock(session.get(Company, company_id), clean.date)
+        # Refuse before anything is written, so a refused posting leaves nothing behind.
+        _check_lock(company, clean.date)
     entry = _new_entry(session, company_id, clean)
+    if post:
+        # Validated above: number it and insert it posted, instead of a draft then an update.
+        _mark_posted(session, company, entry)
     session.flush()
     emit(session, "entry.created", {"id": entry.id})
     if post:
-        return post_entry(session, entry)
+        _after_posting(session, [entry])
     return entry
+
+
+def _mark_posted(session: Session, company: Company, entry: JournalEntry) -> None:
+    year = fiscal_year(company, entry.date)
+    number = allocate_numbers(session, company.id, f"journal:{entry.journal_id}", year)
+    entry.number = _entry_number(entry.journal, year, number)
+    entry.state = "posted"
+    entry.posted_at = utcnow()
+    entry.posted_by_id = actor_id_of(session)
 
 
 def _new_entry(session: Session, company_id: int, clean: _CleanEntry) -> JournalEntry:
@@ -484,12 +497,7 @@ def post_entry(session: Session, entry: JournalEntry | EntryInput | Mapping[str,
     lookup = _Lookup(session, entry.company_id)
     _clean_entry(lookup, _entry_as_input(entry), balanced=True)
     _check_lock(company, entry.date)
-    year = fiscal_year(company, entry.date)
-    number = allocate_numbers(session, company.id, f"journal:{entry.journal_id}", year)
-    entry.number = _entry_number(entry.journal, year, number)
-    entry.state = "posted"
-    entry.posted_at = utcnow()
-    entry.posted_by_id = actor_id_of(session)
+    _mark_posted(session, company, entry)
     session.flush()
     _after_posting(session, [entry])
     return entry
