@@ -38,9 +38,10 @@ def _ledger_setup(ctx: Any) -> tuple[int, int, int]:
     return ids[0], ids[1], journal_id
 
 
-def _entries(n: int) -> list[dict[str, Any]]:
+def _entries(n: int) -> Any:
+    """Entries generated as they are consumed (a generator), as an import streams a file."""
     start = dt.date(2026, 1, 1)
-    return [
+    return (
         {
             "journal": "GJ",
             "date": start + dt.timedelta(days=i % 360),

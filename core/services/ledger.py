@@ -8,6 +8,7 @@ only by a reversing entry. Balances are computed by SQL aggregation.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -535,32 +536,43 @@ def _after_posting(session: Session, entries: Iterable[JournalEntry]) -> None:
 
 @require_permission("ledger.entry.post")
 def post_entries(session: Session, entries: Iterable[EntryInput | Mapping[str, Any]]) -> list[int]:
-    """Bulk path for imports and payroll: validate all, then insert with a few statements.
+    """Bulk path for imports and payroll: validated and inserted with executemany, in chunks.
 
     Same rules as :func:`post_entry` (balanced, unlocked, gapless numbers). All or
     nothing: one bad entry raises with its index and the caller rolls back.
     Returns the new entries' ids in input order.
     """
-    company_id = company_id_of(session)
-    company = session.get(Company, company_id)
-    lookup = _Lookup(session, company_id)
-    cleaned: list[_CleanEntry] = []
-    for index, data in enumerate(entries):
-        try:
-            clean = _clean_entry(lookup, data, balanced=True)
-            _check_lock(company, clean.date)
-        except ValidationError as exc:
-            raise ValidationError(f"entry {index + 1}: {exc.message}", fields=exc.fields) from exc
-        cleaned.append(clean)
-    if not cleaned:
-        return []
+    company = session.get(Company, company_id_of(session))
+    lookup = _Lookup(session, company.id)
+    ids: list[int] = []
+    # Streams in chunks so memory does not grow with the batch; the caller's single
+    # transaction still makes the whole batch all or nothing.
+    numbered = enumerate(entries)
+    while chunk := list(itertools.islice(numbered, BULK_CHUNK)):
+        cleaned: list[_CleanEntry] = []
+        for index, data in chunk:
+            try:
+                clean = _clean_entry(lookup, data, balanced=True)
+                _check_lock(company, clean.date)
+            except ValidationError as exc:
+                raise ValidationError(f"entry {index + 1}: {exc.message}", fields=exc.fields) from exc
+            cleaned.append(clean)
+        ids += _insert_posted(session, company, cleaned)
+    return ids
+
+
+BULK_CHUNK = 2000
+
+
+def _insert_posted(session: Session, company: Company, cleaned: list[_CleanEntry]) -> list[int]:
+    """Number and insert validated entries with two executemany statements; returns their ids."""
     # One counter update per journal and fiscal year, numbers handed out in input order.
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index, clean in enumerate(cleaned):
         groups[(clean.journal.id, fiscal_year(company, clean.date))].append(index)
     numbers: list[str] = [""] * len(cleaned)
     for (journal_id, year), indexes in sorted(groups.items()):
-        first = allocate_numbers(session, company_id, f"journal:{journal_id}", year, len(indexes))
+        first = allocate_numbers(session, company.id, f"journal:{journal_id}", year, len(indexes))
         journal = cleaned[indexes[0]].journal
         for offset, index in enumerate(indexes):
             numbers[index] = _entry_number(journal, year, first + offset)
@@ -569,7 +581,7 @@ def post_entries(session: Session, entries: Iterable[EntryInput | Mapping[str, A
     currency = company.base_currency
     entry_rows = [
         {
-            "company_id": company_id,
+            "company_id": company.id,
             "journal_id": c.journal.id,
             "number": numbers[i],
             "date": c.date,
@@ -595,7 +607,7 @@ def post_entries(session: Session, entries: Iterable[EntryInput | Mapping[str, A
     line_rows = [
         {
             "entry_id": entry_id,
-            "company_id": company_id,
+            "company_id": company.id,
             "account_id": line.account_id,
             "contact_id": line.contact_id,
             "debit": line.debit,
@@ -611,12 +623,8 @@ def post_entries(session: Session, entries: Iterable[EntryInput | Mapping[str, A
     session.execute(insert(JournalLine), line_rows)
     manager = manager_of(session)
     if manager is not None and manager.caller("officium_entry_posted").get_hookimpls():
-        for start in range(0, len(ids), 1000):
-            chunk = session.scalars(
-                select(JournalEntry).where(JournalEntry.id.in_(ids[start : start + 1000]))
-            )
-            for entry in chunk:
-                manager.hook.officium_entry_posted(entry=entry, session=session)
+        for entry in session.scalars(select(JournalEntry).where(JournalEntry.id.in_(ids))):
+            manager.hook.officium_entry_posted(entry=entry, session=session)
     for entry_id, number, c in zip(ids, numbers, cleaned, strict=True):
         emit(
             session,
