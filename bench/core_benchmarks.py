@@ -52,7 +52,7 @@ def _entries(n: int) -> Any:
             ],
         }
         for i in range(n)
-    ]
+    )
 
 
 def _raw_entries(
