@@ -431,28 +431,32 @@ def _account(account: Account) -> dict[str, Any]:
     }
 
 
+def _coded_page(model: Any, sorts: dict[str, Any], args: dict[str, Any]) -> Page:
+    """A page of the company's accounts or journals; ``q`` matches the name or the start of the code."""
+    sort, descending = _sort(args["sort"], sorts, "code")
+    stmt = select(model).where(model.company_id == company_id_of(get_session()))
+    if args["q"]:
+        stmt = stmt.where(
+            model.name.icontains(args["q"], autoescape=True)
+            | model.code.startswith(args["q"], autoescape=True)
+        )
+    return keyset_page(
+        get_session(),
+        stmt,
+        column=sorts[sort],
+        id_column=model.id,
+        descending=descending,
+        after=decode_cursor(args["cursor"]),
+        limit=args["limit"],
+    )
+
+
 @ledger_blp.route("/accounts", methods=["GET"])
 @ledger_blp.arguments(ListQuery, location="query")
 @ledger_blp.response(200, AccountPage)
 @require_permission("ledger.view")
 def accounts_list(args: dict[str, Any]) -> dict[str, Any]:
-    sort, descending = _sort(args["sort"], ACCOUNT_SORTS, "code")
-    stmt = select(Account).where(Account.company_id == company_id_of(get_session()))
-    if args["q"]:
-        stmt = stmt.where(
-            Account.name.icontains(args["q"], autoescape=True)
-            | Account.code.startswith(args["q"], autoescape=True)
-        )
-    page = keyset_page(
-        get_session(),
-        stmt,
-        column=ACCOUNT_SORTS[sort],
-        id_column=Account.id,
-        descending=descending,
-        after=decode_cursor(args["cursor"]),
-        limit=args["limit"],
-    )
-    return _page(page, _account)
+    return _page(_coded_page(Account, ACCOUNT_SORTS, args), _account)
 
 
 @ledger_blp.route("/accounts", methods=["POST"])
@@ -490,22 +494,7 @@ def accounts_update(data: dict[str, Any], account_id: int) -> dict[str, Any]:
 @ledger_blp.response(200, JournalPage)
 @require_permission("ledger.view")
 def journals_list(args: dict[str, Any]) -> dict[str, Any]:
-    sort, descending = _sort(args["sort"], JOURNAL_SORTS, "code")
-    stmt = select(Journal).where(Journal.company_id == company_id_of(get_session()))
-    if args["q"]:
-        stmt = stmt.where(
-            Journal.name.icontains(args["q"], autoescape=True)
-            | Journal.code.startswith(args["q"], autoescape=True)
-        )
-    page = keyset_page(
-        get_session(),
-        stmt,
-        column=JOURNAL_SORTS[sort],
-        id_column=Journal.id,
-        descending=descending,
-        after=decode_cursor(args["cursor"]),
-        limit=args["limit"],
-    )
+    page = _coded_page(Journal, JOURNAL_SORTS, args)
     return _page(page, lambda j: {"id": j.id, "code": j.code, "name": j.name, "prefix": j.prefix})
 
 
