@@ -417,26 +417,16 @@ ACCOUNT_SORTS = {"code": Account.code, "name": Account.name, "type": Account.typ
 @blueprint.get("/ledger/accounts")
 @require_permission("ledger.view")
 def accounts() -> Any:
-    session = get_session()
-    sort, descending = _sort_args(ACCOUNT_SORTS, "code")
-    stmt = select(Account).where(Account.company_id == _company_id())
-    if request.args.get("format") == "csv":
-        rows = session.scalars(stmt.order_by(ACCOUNT_SORTS[sort])).all()
-        return csv_response(
-            "accounts.csv",
-            ["code", "name", "type", "active"],
-            ([a.code, a.name, a.type, a.active] for a in rows),
-        )
-    page = keyset_page(
-        session,
-        stmt,
-        column=ACCOUNT_SORTS[sort],
-        id_column=Account.id,
-        descending=descending,
-        after=_cursor(),
-        limit=100,
+    return _listing(
+        select(Account).where(Account.company_id == _company_id()),
+        ACCOUNT_SORTS,
+        "code",
+        Account.id,
+        "core/accounts.html",
+        "accounts.csv",
+        ["code", "name", "type", "active"],
+        lambda a: [a.code, a.name, a.type, a.active],
     )
-    return render_template("core/accounts.html", page=page, sort=sort, descending=descending)
 
 
 def _company_id() -> int:
@@ -451,6 +441,35 @@ def _cursor(column: Any = None) -> tuple[Any, int] | None:
     except ValidationError:
         flash(_("That page link is no longer valid; showing the first page."), "error")
         return None
+
+
+def _listing(
+    stmt: Any,
+    sorts: dict[str, Any],
+    default_sort: str,
+    id_column: Any,
+    template: str,
+    csv_name: str,
+    csv_header: list[str],
+    csv_row: Any,
+    **context: Any,
+) -> Any:
+    """A sortable list page: CSV of every row with ``?format=csv``, else one keyset page."""
+    session = get_session()
+    sort, descending = _sort_args(sorts, default_sort)
+    if request.args.get("format") == "csv":
+        rows = session.scalars(stmt.order_by(sorts[sort], id_column)).all()
+        return csv_response(csv_name, csv_header, (csv_row(row) for row in rows))
+    page = keyset_page(
+        session,
+        stmt,
+        column=sorts[sort],
+        id_column=id_column,
+        descending=descending,
+        after=_cursor(sorts[sort]),
+        limit=100,
+    )
+    return render_template(template, page=page, sort=sort, descending=descending, **context)
 
 
 @blueprint.route("/ledger/accounts/new", methods=["GET", "POST"])
@@ -668,26 +687,16 @@ USER_SORTS = {"email": User.email, "name": User.name}
 @blueprint.get("/admin/users")
 @require_permission("users.manage")
 def users() -> Any:
-    session = get_session()
-    sort, descending = _sort_args(USER_SORTS, "email")
-    stmt = select(User)
-    if request.args.get("format") == "csv":
-        rows = session.scalars(stmt.order_by(USER_SORTS[sort])).all()
-        return csv_response(
-            "users.csv",
-            ["email", "name", "active", "roles"],
-            ([u.email, u.name, u.active, ";".join(r.name for r in u.roles)] for u in rows),
-        )
-    page = keyset_page(
-        session,
-        stmt,
-        column=USER_SORTS[sort],
-        id_column=User.id,
-        descending=descending,
-        after=_cursor(),
-        limit=100,
+    return _listing(
+        select(User),
+        USER_SORTS,
+        "email",
+        User.id,
+        "core/users.html",
+        "users.csv",
+        ["email", "name", "active", "roles"],
+        lambda u: [u.email, u.name, u.active, ";".join(r.name for r in u.roles)],
     )
-    return render_template("core/users.html", page=page, sort=sort, descending=descending)
 
 
 @blueprint.route("/admin/users/new", methods=["GET", "POST"])
@@ -754,22 +763,20 @@ def user_edit(user_id: int) -> Any:
 @require_permission("roles.manage")
 def roles() -> Any:
     session = get_session()
-    stmt = select(Role)
-    sort, descending = _sort_args(("name",), "name")
-    if request.args.get("format") == "csv":
-        rows = session.scalars(stmt.order_by(Role.name)).all()
-        return csv_response(
-            "roles.csv",
-            ["name", "description", "permissions"],
-            ([r.name, r.description, ";".join(sorted(r.permission_codes))] for r in rows),
-        )
-    page = keyset_page(
-        session, stmt, column=Role.name, id_column=Role.id, descending=descending, after=_cursor(), limit=100
-    )
     counts = dict(
         session.execute(select(Role.id, func.count(User.id)).join(Role, User.roles).group_by(Role.id)).all()
     )
-    return render_template("core/roles.html", page=page, counts=counts, sort=sort, descending=descending)
+    return _listing(
+        select(Role),
+        {"name": Role.name},
+        "name",
+        Role.id,
+        "core/roles.html",
+        "roles.csv",
+        ["name", "description", "permissions"],
+        lambda r: [r.name, r.description, ";".join(sorted(r.permission_codes))],
+        counts=counts,
+    )
 
 
 def _permissions_by_plugin() -> dict[str, list[tuple[str, str]]]:
