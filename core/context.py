@@ -7,6 +7,8 @@ from the session they are given, so UI, API and CLI behave identically.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +51,38 @@ def set_actor(session: Session, actor: Any) -> None:
 def actor_of(session: Session) -> Any:
     """The user acting through ``session``; the system actor when none was set (CLI, jobs)."""
     return session.info.get(ACTOR, SYSTEM)
+
+
+@dataclass(frozen=True)
+class GrantedActor:
+    """An actor who, for one business action, also holds ``extra`` permission codes."""
+
+    actor: Any
+    extra: frozenset[str]
+
+    def has_permission(self, code: str) -> bool:
+        return code in self.extra or bool(getattr(self.actor, "has_permission", lambda _c: False)(code))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.actor, name)
+
+
+@contextmanager
+def granting(session: Session, *codes: str) -> Iterator[None]:
+    """Let the session's actor hold ``codes`` inside the block, then restore it.
+
+    For a plugin service that has checked its own permission and then calls a
+    core service on the user's behalf: posting an invoice
+    (``accounting.invoice.post``) posts a ledger entry without the user also
+    needing ``ledger.entry.post``. The actor's identity is unchanged, so
+    entries and the audit trail still name the real user.
+    """
+    previous = session.info.get(ACTOR, SYSTEM)
+    session.info[ACTOR] = GrantedActor(previous, frozenset(codes))
+    try:
+        yield
+    finally:
+        session.info[ACTOR] = previous
 
 
 def actor_id_of(session: Session) -> int | None:

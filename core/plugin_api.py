@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.api.schemas import Amount, ListQuery, Strict
 from core.app import get_session
-from core.context import actor_of, company_id_of
+from core.context import actor_of, company_id_of, granting
 from core.db import (
     Base,
     CompanyMixin,
@@ -25,11 +26,15 @@ from core.db import (
 from core.errors import Conflict, NotFound, OfficiumError, PermissionDenied, ValidationError
 from core.events import Event, emit
 from core.hookspecs import hookimpl
-from core.models import Account, Company, Contact, Journal, JournalEntry, JournalLine, User
+from core.models import Account, Company, Contact, Journal, JournalEntry, JournalLine, Role, User
+from core.pagination import Page, decode_cursor, keyset_page
 from core.permissions import check_permission, has_permission, require_permission
 from core.plugins import PluginInfo
-from core.services import contacts, ledger
+from core.services import companies, contacts, ledger, users
 from core.services.ledger import EntryInput, LineInput, post_entries, post_entry, reverse_entry
+from core.web import charts
+from core.web.downloads import csv_response
+from core.web.guards import any_user, public
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,37 @@ class SearchResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def api_sort(value: str | None, allowed: dict[str, Any], default: str) -> tuple[str, bool]:
+    """Parse an API ``sort`` argument (``name``, ``-name`` for descending); unknown keys are a 422."""
+    from core.api.resources import _sort
+
+    return _sort(value, allowed, default)
+
+
+def api_page(page: Page, dump: Any = None) -> dict[str, Any]:
+    """The API's collection shape: ``{"items": [...], "next_cursor": ...}``."""
+    items = [dump(item) for item in page.items] if dump else page.items
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
 __all__ = [
     "Account",
+    "Amount",
+    "ListQuery",
+    "Page",
+    "Role",
+    "Strict",
+    "any_user",
+    "api_page",
+    "api_sort",
+    "charts",
+    "companies",
+    "csv_response",
+    "decode_cursor",
+    "granting",
+    "keyset_page",
+    "public",
+    "users",
     "Base",
     "Company",
     "CompanyMixin",

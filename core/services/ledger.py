@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, event, func, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import actor_id_of, actor_of, company_id_of, manager_of
@@ -333,6 +334,31 @@ def set_account_active(session: Session, account: Account, active: bool) -> Acco
     account.active = bool(active)
     session.flush()
     return account
+
+
+@require_permission("ledger.account.manage")
+def delete_account(session: Session, account: Account) -> None:
+    """Delete an account that nothing refers to; one with postings or sub-accounts is refused."""
+    used = session.scalar(select(JournalLine.id).where(JournalLine.account_id == account.id).limit(1))
+    if used is not None:
+        raise Conflict(
+            f"account {account.code} has journal lines; deactivate it instead",
+            fields={"account": ["has journal lines; deactivate it instead"]},
+        )
+    child = session.scalar(select(Account.id).where(Account.parent_id == account.id).limit(1))
+    if child is not None:
+        raise Conflict(
+            f"account {account.code} has sub-accounts",
+            fields={"account": ["has sub-accounts; move or delete them first"]},
+        )
+    try:
+        with session.begin_nested():  # a refused delete leaves the caller's transaction usable
+            session.delete(account)
+    except IntegrityError as exc:  # a plugin's table still points at it (e.g. a tax)
+        raise Conflict(
+            f"account {account.code} is in use", fields={"account": ["is still referred to"]}
+        ) from exc
+    emit(session, "account.deleted", {"id": account.id, "code": account.code})
 
 
 @require_permission("ledger.view")

@@ -150,6 +150,26 @@ def create_role(
     return role
 
 
+def ensure_role(session: Session, *, name: str, permissions: Iterable[str], description: str = "") -> Role:
+    """Create a role a plugin ships (e.g. "Accountant") unless one of that name exists.
+
+    For ``officium_plugin_enabled``: the plugin's own codes are trusted here,
+    since it is not in the enabled set yet while it is being enabled. An
+    existing role is left as the administrators made it.
+    """
+    role = session.scalar(select(Role).where(func.lower(Role.name) == name.lower()))
+    if role is not None:
+        return role
+    role = Role(name=name, description=description)
+    session.add(role)
+    session.flush()
+    for code in sorted(set(permissions)):
+        session.add(RolePermission(role_id=role.id, code=code))
+    session.flush()
+    session.expire(role, ["permissions"])
+    return role
+
+
 @require_permission("roles.manage")
 def set_role_permissions(session: Session, role: Role, permissions: Iterable[str]) -> Role:
     codes = sorted(set(permissions))

@@ -5,15 +5,12 @@ Views only translate between HTTP and the services in ``core.services``.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -38,6 +35,7 @@ from core.permissions import require_permission
 from core.services import contacts as contact_service
 from core.services import ledger as ledger_service
 from core.services import users as user_service
+from core.web.downloads import csv_response
 from core.web.guards import any_user, check_declared_access, public
 from core.web.ratelimit import TooManyAttempts
 
@@ -66,38 +64,6 @@ def _form(*keys: str) -> dict[str, str]:
 
 def _or_none(value: str) -> str | None:
     return value or None
-
-
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A streamed CSV download; cells that a spreadsheet would run as formulas are neutralised."""
-
-    def safe(value: Any) -> Any:
-        text = "" if value is None else str(value)
-        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-    def generate() -> Iterable[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([safe(v) for v in row])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return Response(
-        generate(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _sort_args(allowed: Sequence[str], default: str) -> tuple[str, bool]:

@@ -1,0 +1,8 @@
+"""officium accounting ... (placeholder)."""
+
+import click
+
+
+@click.group()
+def accounting() -> None:
+    """Accounting: chart of accounts, reports."""

@@ -1,0 +1,147 @@
+"""Small shared rules of accounting's services: parsing input, settings, rounding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.plugin_api import Contact, ValidationError, company_id_of
+
+from ..models import BankJournal, Settings
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round half up to cents, the way tax authorities and customers expect."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_date(
+    value: Any, field: str, errors: dict[str, list[str]], *, required: bool = True
+) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if value in (None, "") and not required:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except (TypeError, ValueError):
+        errors[field] = ["must be a date (YYYY-MM-DD)"]
+        return None
+
+
+def parse_decimal(
+    value: Any,
+    field: str,
+    errors: dict[str, list[str]],
+    *,
+    places: int = 2,
+    minimum: Decimal | None = None,
+    positive: bool = False,
+    default: Decimal | None = None,
+) -> Decimal:
+    """A Decimal from a string, int or Decimal with at most ``places`` decimals; floats are refused."""
+    if value in (None, "") and default is not None:
+        return default
+    if isinstance(value, bool | float) or value is None:
+        errors[field] = ['must be a decimal number (send it as a string, e.g. "10.50")']
+        return ZERO
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors[field] = ["must be a decimal number"]
+        return ZERO
+    if not number.is_finite() or abs(number) > MAX_AMOUNT:
+        errors[field] = ["is out of range"]
+        return ZERO
+    if number != number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):
+        errors[field] = [f"has more than {places} decimals"]
+        return ZERO
+    if positive and number <= 0:
+        errors[field] = ["must be greater than zero"]
+    elif minimum is not None and number < minimum:
+        errors[field] = [f"must be at least {minimum}"]
+    return number
+
+
+def parse_text(
+    value: Any, field: str, errors: dict[str, list[str]], *, limit: int, required: bool = False
+) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if value is not None and not isinstance(value, str):
+        errors[field] = ["must be text"]
+    elif required and not text:
+        errors[field] = ["is required"]
+    elif len(text) > limit:
+        errors[field] = [f"must be at most {limit} characters"]
+    return text
+
+
+def parse_id(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def company_contact(session: Session, value: Any, field: str, errors: dict[str, list[str]]) -> Contact | None:
+    contact_id = parse_id(value)
+    contact = session.get(Contact, contact_id) if contact_id is not None and contact_id < 2**62 else None
+    if contact is None or contact.company_id != company_id_of(session):
+        errors[field] = ["no such contact"]
+        return None
+    return contact
+
+
+def settings_of(session: Session) -> Settings:
+    """The company's accounting settings; seeded when the plugin is enabled."""
+    found = session.get(Settings, company_id_of(session))
+    if found is None:
+        raise ValidationError(
+            "accounting is not set up for this company: enable the accounting plugin",
+            fields={"settings": ["missing"]},
+        )
+    return found
+
+
+def bank_journal(
+    session: Session, value: Any, field: str, errors: dict[str, list[str]]
+) -> BankJournal | None:
+    """A bank or cash journal of the company, by id or by its ledger journal's code."""
+    company_id = company_id_of(session)
+    stmt = select(BankJournal).where(BankJournal.company_id == company_id)
+    found = None
+    journal_id = parse_id(value)
+    if journal_id is not None and journal_id < 2**62:
+        found = session.scalar(stmt.where(BankJournal.id == journal_id))
+    elif isinstance(value, str) and value.strip():
+        found = next((b for b in session.scalars(stmt) if b.journal.code == value.strip()), None)
+    if found is None:
+        errors[field] = ["no such bank or cash journal"]
+    return found
+
+
+def list_bank_journals(session: Session) -> list[BankJournal]:
+    return list(
+        session.scalars(
+            select(BankJournal)
+            .where(BankJournal.company_id == company_id_of(session))
+            .order_by(BankJournal.id)
+        )
+    )
+
+
+def raise_if(errors: dict[str, list[str]], message: str) -> None:
+    if errors:
+        key, messages = next(iter(errors.items()))
+        raise ValidationError(f"{message}: {key} {messages[0]}", fields=errors)
