@@ -7,7 +7,8 @@ migrated template on the server named by ``OFFICIUM_TEST_PG_URL``, default
 
 Fixtures: ``database_url`` (a fresh migrated database), ``app``, ``ext``,
 ``session`` (acting as the system), ``runner`` (the ``officium`` CLI),
-``pg_database_url`` (always PostgreSQL, for tests of concurrency).
+``pg_database_url`` (always PostgreSQL, for tests of concurrency). Mark a test
+``@pytest.mark.plugins("name", ...)`` to start with those plugins enabled.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 _counter = itertools.count()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "plugins(*names): the database starts with these plugins enabled")
+
+
 def test_backend() -> str:
     return os.environ.get("OFFICIUM_TEST_DATABASE", "sqlite").lower()
 
@@ -54,8 +59,8 @@ def _worker_tag() -> str:
     return f"{os.getpid()}"
 
 
-def _migrate_and_seed(url: str) -> None:
-    """Migrate core to head and create the first company and the admin role."""
+def _migrate_and_seed(url: str, plugins: tuple[str, ...] = ()) -> None:
+    """Migrate core to head, create the first company and the admin role, enable ``plugins``."""
     from core import migrate
 
     db = Database(url)
@@ -65,8 +70,18 @@ def _migrate_and_seed(url: str) -> None:
             if companies.first_company(session) is None:
                 companies.create_company(session, name="Test Company", base_currency="USD")
             user_service.ensure_admin_role(session)
+        if plugins:
+            manager = PluginManager(strict=True)
+            manager.load_entry_points(only=list(plugins))
+            manager.enable(db, plugins)
     finally:
         db.dispose()
+
+
+def _plugins_of(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """``@pytest.mark.plugins("accounting", ...)``: the test's database starts with them enabled."""
+    marker = request.node.get_closest_marker("plugins")
+    return tuple(sorted(marker.args)) if marker else ()
 
 
 class _PgDatabases:
@@ -76,11 +91,22 @@ class _PgDatabases:
         self.admin = _pg_admin_engine()
         self.prefix = f"officium_t{_worker_tag()}"
         self.template = f"{self.prefix}_tmpl"
+        self.templates: dict[tuple[str, ...], str] = {(): self.template}
         self.created: list[str] = []
-        self._drop(self.template)
+        self._make_template(self.template, ())
+
+    def _make_template(self, name: str, plugins: tuple[str, ...]) -> None:
+        self._drop(name)
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.template}"'))
-        _migrate_and_seed(self.url_for(self.template))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _migrate_and_seed(self.url_for(name), plugins)
+
+    def template_for(self, plugins: tuple[str, ...]) -> str:
+        if plugins not in self.templates:
+            name = f"{self.prefix}_tmpl_{len(self.templates)}"
+            self._make_template(name, plugins)
+            self.templates[plugins] = name
+        return self.templates[plugins]
 
     def url_for(self, name: str) -> str:
         return (
@@ -89,10 +115,10 @@ class _PgDatabases:
             .render_as_string(hide_password=False)
         )
 
-    def new(self, template: bool = True) -> str:
+    def new(self, template: bool = True, plugins: tuple[str, ...] = ()) -> str:
         name = f"{self.prefix}_{next(_counter)}"
         with self.admin.connect() as conn:
-            source = f' TEMPLATE "{self.template}"' if template else ""
+            source = f' TEMPLATE "{self.template_for(plugins)}"' if template else ""
             conn.execute(text(f'CREATE DATABASE "{name}"{source}'))
         self.created.append(name)
         return self.url_for(name)
@@ -107,7 +133,8 @@ class _PgDatabases:
     def close(self) -> None:
         for name in self.created:
             self._drop(name)
-        self._drop(self.template)
+        for name in self.templates.values():
+            self._drop(name)
         self.admin.dispose()
 
 
@@ -119,31 +146,44 @@ def _pg_databases() -> Iterator[_PgDatabases]:
 
 
 @pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    _migrate_and_seed(f"sqlite:///{path}")
-    return path
+def _sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[tuple[str, ...]], Path]:
+    """One migrated SQLite file per set of enabled plugins, copied for each test."""
+    made: dict[tuple[str, ...], Path] = {}
+
+    def template_for(plugins: tuple[str, ...]) -> Path:
+        if plugins not in made:
+            path = tmp_path_factory.mktemp("template") / "template.db"
+            _migrate_and_seed(f"sqlite:///{path}", plugins)
+            made[plugins] = path
+        return made[plugins]
+
+    return template_for
 
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated database with one company, on the backend under test."""
+    """A freshly migrated database with one company, on the backend under test.
+
+    Mark a test ``@pytest.mark.plugins("accounting")`` to start with those
+    plugins enabled and seeded (cloned from a template, so it costs no migration).
+    """
+    plugins = _plugins_of(request)
     if test_backend() == "postgresql":
         databases = request.getfixturevalue("_pg_databases")
-        url = databases.new()
+        url = databases.new(plugins=plugins)
         yield url
         databases.drop(url)
     else:
-        template = request.getfixturevalue("_sqlite_template")
+        template = request.getfixturevalue("_sqlite_templates")(plugins)
         path = tmp_path / "officium.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
 
 
 @pytest.fixture
-def pg_database_url(_pg_databases: _PgDatabases) -> Iterator[str]:
+def pg_database_url(request: pytest.FixtureRequest, _pg_databases: _PgDatabases) -> Iterator[str]:
     """A freshly migrated PostgreSQL database whatever the backend under test (concurrency tests)."""
-    url = _pg_databases.new()
+    url = _pg_databases.new(plugins=_plugins_of(request))
     yield url
     _pg_databases.drop(url)
 

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-
 revision: str = "accounting_0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ("accounting",)
@@ -119,15 +117,15 @@ def upgrade() -> None:
     op.create_table(
         "accounting_tax",
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("rate", core.db.Money(), nullable=False),
+        sa.Column("rate", sa.BigInteger(), nullable=False),
         sa.Column("price_include", sa.Boolean(), nullable=False),
         sa.Column("scope", sa.String(length=10), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["ledger_account.id"], name=op.f("fk_accounting_tax_account_id_ledger_account")
         ),
@@ -152,20 +150,20 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(length=100), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("untaxed_amount", core.db.Money(), nullable=False),
-        sa.Column("tax_amount", core.db.Money(), nullable=False),
-        sa.Column("total", core.db.Money(), nullable=False),
-        sa.Column("residual", core.db.Money(), nullable=False),
+        sa.Column("untaxed_amount", sa.BigInteger(), nullable=False),
+        sa.Column("tax_amount", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("residual", sa.BigInteger(), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=True),
         sa.Column("refund_of_id", sa.Integer(), nullable=True),
         sa.Column("origin", sa.String(length=100), nullable=True),
-        sa.Column("posted_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
         sa.Column("custom", sa.JSON(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["company_id"], ["company.id"], name=op.f("fk_accounting_invoice_company_id_company")
         ),
@@ -212,7 +210,7 @@ def upgrade() -> None:
         sa.Column("direction", sa.String(length=10), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("date", sa.Date(), nullable=False),
-        sa.Column("amount", core.db.Money(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("bank_journal_id", sa.Integer(), nullable=False),
         sa.Column("reference", sa.String(length=100), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
@@ -220,8 +218,8 @@ def upgrade() -> None:
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["bank_journal_id"],
             ["accounting_bank_journal.id"],
@@ -254,8 +252,8 @@ def upgrade() -> None:
         sa.Column("imported_by_id", sa.Integer(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["bank_journal_id"],
             ["accounting_bank_journal.id"],
@@ -280,7 +278,7 @@ def upgrade() -> None:
         sa.Column("payment_id", sa.Integer(), nullable=True),
         sa.Column("credit_note_id", sa.Integer(), nullable=True),
         sa.Column("date", sa.Date(), nullable=False),
-        sa.Column("amount", core.db.Money(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -316,13 +314,13 @@ def upgrade() -> None:
         sa.Column("invoice_id", sa.Integer(), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("description", sa.String(length=500), nullable=False),
-        sa.Column("quantity", core.db.Money(), nullable=False),
-        sa.Column("unit_price", core.db.Money(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("unit_price", sa.BigInteger(), nullable=False),
         sa.Column("tax_id", sa.Integer(), nullable=True),
         sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("subtotal", core.db.Money(), nullable=False),
-        sa.Column("tax_amount", core.db.Money(), nullable=False),
-        sa.Column("total", core.db.Money(), nullable=False),
+        sa.Column("subtotal", sa.BigInteger(), nullable=False),
+        sa.Column("tax_amount", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
@@ -350,7 +348,7 @@ def upgrade() -> None:
         sa.Column("statement_id", sa.Integer(), nullable=False),
         sa.Column("date", sa.Date(), nullable=False),
         sa.Column("description", sa.String(length=500), nullable=False),
-        sa.Column("amount", core.db.Money(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("payment_id", sa.Integer(), nullable=True),
         sa.Column("entry_id", sa.Integer(), nullable=True),
