@@ -22,6 +22,7 @@ from core.app import create_app, officium
 from core.errors import OfficiumError, ValidationError
 
 EXIT_USER_ERROR = 1
+log = logging.getLogger(__name__)
 
 
 class OfficiumGroup(FlaskGroup):
@@ -39,6 +40,12 @@ class OfficiumGroup(FlaskGroup):
         self._plugin_commands_loaded = False
 
     def _load_plugin_commands(self, ctx: click.Context) -> None:
+        """Add every installed plugin's commands; one of a disabled plugin refuses to run.
+
+        Commands are gathered from installed plugins, not only enabled ones, so
+        that the command set does not depend on the database a process saw
+        first; whether the plugin is enabled is checked when a command runs.
+        """
         if self._plugin_commands_loaded:
             return
         self._plugin_commands_loaded = True
@@ -46,8 +53,17 @@ class OfficiumGroup(FlaskGroup):
             app = ctx.ensure_object(ScriptInfo).load_app()
             with app.app_context():
                 ext = officium(app)
-                ext.refresh_plugins()
-                ext.plugins.hook.officium_cli(cli=self)
+                for plugin in list(ext.plugins.plugins.values()):
+                    if plugin.broken:
+                        continue
+                    before = set(self.commands)
+                    try:
+                        ext.plugins.call_plugin(plugin.name, "officium_cli", cli=self)
+                    except Exception:
+                        log.exception("plugin %s: officium_cli raised", plugin.name)
+                        continue
+                    for name in set(self.commands) - before:
+                        _only_when_enabled(self.commands[name], plugin.name)
         except Exception:  # the built-in commands must work on a broken install
             return
 
@@ -72,6 +88,24 @@ class OfficiumGroup(FlaskGroup):
             raise click.ClickException(f"database error: {reason}") from exc
         except SQLAlchemyError as exc:
             raise click.ClickException(f"database error: {exc}") from exc
+
+
+def _only_when_enabled(command: click.Command, plugin_name: str) -> None:
+    """Run ``command`` in the app context, and make it fail with one line while its plugin is disabled."""
+    run = command.invoke
+
+    def invoke(ctx: click.Context) -> Any:
+        if not current_app:
+            ctx.with_resource(ctx.ensure_object(ScriptInfo).load_app().app_context())
+        ext = officium(current_app)
+        ext.refresh_plugins()
+        if not ext.plugins.is_enabled(plugin_name):
+            raise click.ClickException(
+                f"the {plugin_name} plugin is not enabled: run 'officium plugins enable {plugin_name}'"
+            )
+        return run(ctx)
+
+    command.invoke = invoke  # type: ignore[method-assign]
 
 
 def error_line(exc: OfficiumError) -> str:

@@ -47,8 +47,9 @@ def officium_blueprints() -> list[Any]:
 def officium_cli(cli: Any) -> None:
     """Add click commands to the ``officium`` command group.
 
-    ``cli`` is the click group; call ``cli.add_command(...)``. Called when the
-    command line starts, for enabled plugins. Return value ignored.
+    ``cli`` is the click group; call ``cli.add_command(...)``. Called once when
+    the command line starts, for every installed plugin; a command of a
+    disabled plugin refuses to run with a one-line message. Return value ignored.
     """
 
 
@@ -143,7 +144,9 @@ def officium_entry_posted(entry: Any, session: Any) -> None:
 def officium_deal_won(deal: Any, session: Any) -> None:
     """A CRM deal was won; called inside the transaction that won it.
 
-    Accounting answers by drafting an invoice.
+    ``deal`` has at least ``id``, ``title``, ``contact_id`` (the customer, a core
+    contact) and ``expected_revenue`` (Decimal, company currency). Accounting
+    answers by drafting an invoice for that customer and amount, once per deal.
     """
 
 

@@ -371,11 +371,14 @@ def greeter_plugin() -> types.ModuleType:
     return module
 
 
-def test_an_enabled_plugins_commands_join_the_command_line(make_app, database_url, fresh_command_line):
+def test_a_plugins_commands_join_the_command_line_and_run_once_it_is_enabled(
+    make_app, database_url, fresh_command_line
+):
     runner = make_app(database_url, OFFICIUM_EXTRA_PLUGINS=[greeter_plugin()]).test_cli_runner()
-    assert run_cli(runner, "greet", "Ada").exit_code == 2  # officium_cli is for enabled plugins only
+    refused = run_cli(runner, "greet", "Ada")
+    assert refused.exit_code == 1
+    assert "the greeter plugin is not enabled: run 'officium plugins enable greeter'" in refused.output
     assert run_cli(runner, "plugins", "enable", "greeter").exit_code == 0
-    fresh_command_line()
     result = run_cli(runner, "greet", "Ada")
     assert result.exit_code == 0, result.output
     assert result.output == "hello, Ada\n"
