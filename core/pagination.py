@@ -110,8 +110,8 @@ def check_cursor(after: tuple[Any, int], column: Any) -> None:
         raise _invalid_cursor()
     if value is None:
         return
+    # A TypeDecorator answers for itself (Money: Decimal), else it delegates to its impl.
     column_type = getattr(column, "type", None)
-    column_type = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator: its impl's
     try:
         expected = column_type.python_type
     except (AttributeError, NotImplementedError):

@@ -694,3 +694,16 @@ def test_trial_balance_parameters_are_validated(ledger_api: ApiClient) -> None:
         assert_error(
             ledger_api.get(f"{LEDGER}/trial-balance", query_string=query), 422, "validation_error", (field,)
         )
+
+
+def test_a_cursor_of_a_list_sorted_by_an_amount_column_is_accepted():
+    from decimal import Decimal
+
+    from core.errors import ValidationError
+    from core.models import JournalLine
+    from core.pagination import decode_cursor, encode_cursor
+
+    cursor = encode_cursor((Decimal("12.50"), 7))
+    assert decode_cursor(cursor, column=JournalLine.debit) == (Decimal("12.50"), 7)
+    with pytest.raises(ValidationError):
+        decode_cursor(encode_cursor(("not an amount", 7)), column=JournalLine.debit)

@@ -172,6 +172,7 @@ class AccountNode:
     depth: int
     balance: Decimal
     has_postings: bool
+    deletable: bool = False  # no postings, no sub-accounts, nothing of accounting's points at it
 
 
 @require_permission("accounting.view")
@@ -186,6 +187,7 @@ def account_tree(session: Session) -> list[AccountNode]:
     used = set(
         session.scalars(select(JournalLine.account_id).where(JournalLine.company_id == company_id).distinct())
     )
+    referenced = _referenced_accounts(session, company_id)
     children: dict[int | None, list[Account]] = {}
     ids = {a.id for a in accounts}
     for account in accounts:
@@ -196,10 +198,32 @@ def account_tree(session: Session) -> list[AccountNode]:
     def walk(parent: int | None, depth: int) -> None:
         for account in children.get(parent, []):
             row = totals.get(account.id)
-            nodes.append(
-                AccountNode(account, depth, row.balance if row else Decimal("0.00"), account.id in used)
-            )
+            used_ = account.id in used
+            deletable = not used_ and account.id not in referenced and not children.get(account.id)
+            balance = row.balance if row else Decimal("0.00")
+            nodes.append(AccountNode(account, depth, balance, used_, deletable))
             walk(account.id, depth + 1)
 
     walk(None, 0)
     return nodes
+
+
+def _referenced_accounts(session: Session, company_id: int) -> set[int]:
+    """Accounts that taxes, settings, bank journals or document lines point at."""
+    from ..models import InvoiceLine
+
+    found: set[int] = set()
+    found.update(session.scalars(select(Tax.account_id).where(Tax.company_id == company_id)))
+    found.update(session.scalars(select(BankJournal.account_id).where(BankJournal.company_id == company_id)))
+    settings = session.get(Settings, company_id)
+    if settings is not None:
+        found.update(
+            (
+                settings.receivable_account_id,
+                settings.payable_account_id,
+                settings.income_account_id,
+                settings.expense_account_id,
+            )
+        )
+    found.update(session.scalars(select(InvoiceLine.account_id).distinct()))
+    return found

@@ -14,6 +14,9 @@ from core.plugin_api import Contact, ValidationError, company_id_of
 from ..models import BankJournal, Settings
 
 CENT = Decimal("0.01")
+# Business dates stay well inside what date arithmetic (due dates, previous periods, ageing) can reach.
+DATE_MIN = dt.date(1900, 1, 1)
+DATE_MAX = dt.date(9899, 12, 31)
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("999999999999.99")
 
@@ -27,16 +30,19 @@ def parse_date(
     value: Any, field: str, errors: dict[str, list[str]], *, required: bool = True
 ) -> dt.date | None:
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+        value = value.date()
     if value in (None, "") and not required:
         return None
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except (TypeError, ValueError):
-        errors[field] = ["must be a date (YYYY-MM-DD)"]
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value).strip())
+        except (TypeError, ValueError):
+            errors[field] = ["must be a date (YYYY-MM-DD)"]
+            return None
+    if not DATE_MIN <= value <= DATE_MAX:
+        errors[field] = [f"must be between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}"]
         return None
+    return value
 
 
 def parse_decimal(

@@ -39,12 +39,19 @@ def lock_period(session: Session, lock_date: Any) -> Company:
 def fiscal_years(session: Session) -> list[FiscalYear]:
     """The fiscal years that hold entries or documents, newest first, with their lock status."""
     company = session.get(Company, company_id_of(session))
-    first = session.scalar(select(func.min(JournalEntry.date)).where(JournalEntry.company_id == company.id))
-    first_doc = session.scalar(select(func.min(Invoice.date)).where(Invoice.company_id == company.id))
-    today = dt.date.today()
-    start_day = min(d for d in (first, first_doc, today) if d is not None)
+    entries = session.execute(
+        select(func.min(JournalEntry.date), func.max(JournalEntry.date)).where(
+            JournalEntry.company_id == company.id
+        )
+    ).one()
+    documents = session.execute(
+        select(func.min(Invoice.date), func.max(Invoice.date)).where(Invoice.company_id == company.id)
+    ).one()
+    days = [d for d in (*entries, *documents, dt.date.today()) if d is not None]
     years = []
-    for year in range(companies.fiscal_year(company, start_day), companies.fiscal_year(company, today) + 1):
+    for year in range(
+        companies.fiscal_year(company, min(days)), companies.fiscal_year(company, max(days)) + 1
+    ):
         start = dt.date(year, company.fiscal_year_start_month, 1)
         end = dt.date(year + 1, company.fiscal_year_start_month, 1) - dt.timedelta(days=1)
         drafts = session.scalar(

@@ -32,7 +32,7 @@ from core.plugin_api import (
 )
 
 from ..models import CUSTOMER_KINDS, REFUND_KINDS, VENDOR_KINDS, Allocation, Invoice
-from .common import CENT, ZERO
+from .common import CENT, ZERO, parse_date
 
 DEBIT_NORMAL = ("asset", "expense")
 POSTED = ("posted", "reversed")
@@ -43,9 +43,17 @@ def _normal(account_type: str, debit: Decimal, credit: Decimal) -> Decimal:
     return debit - credit if account_type in DEBIT_NORMAL else credit - debit
 
 
-def _check_period(date_from: dt.date | None, date_to: dt.date | None) -> None:
-    if date_from and date_to and date_from > date_to:
-        raise ValidationError("invalid period", fields={"date_from": ["must not be after date_to"]})
+def _check_period(
+    date_from: dt.date | None, date_to: dt.date | None, *, as_of: dt.date | None = None
+) -> None:
+    errors: dict[str, list[str]] = {}
+    for field_name, value in (("date_from", date_from), ("date_to", date_to), ("as_of", as_of)):
+        if value is not None:
+            parse_date(value, field_name, errors)
+    if not errors and date_from and date_to and date_from > date_to:
+        errors["date_from"] = ["must not be after date_to"]
+    if errors:
+        raise ValidationError("invalid period", fields=errors)
 
 
 def previous_period(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
@@ -434,6 +442,7 @@ def aged(session: Session, side: str = "receivable", *, as_of: dt.date | None = 
     if side not in ("receivable", "payable"):
         raise ValidationError("invalid side", fields={"side": ["must be receivable or payable"]})
     as_of = as_of or dt.date.today()
+    _check_period(None, None, as_of=as_of)
     company_id = company_id_of(session)
     sums = aged_statement(company_id, side, as_of).subquery()
     stmt = (
@@ -467,6 +476,7 @@ class Trend:
 def monthly_trend(session: Session, *, months: int = 12, end: dt.date | None = None) -> Trend:
     """Income and expenses per calendar month for the last ``months`` months (SQL grouped by day)."""
     end = end or dt.date.today()
+    _check_period(None, end)
     index = end.year * 12 + end.month - 1
     starts = [dt.date((index - k) // 12, (index - k) % 12 + 1, 1) for k in range(months - 1, -1, -1)]
     stmt = (

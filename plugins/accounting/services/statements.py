@@ -118,6 +118,7 @@ class Suggestion:
     reason: str  # "reference" or "amount"
 
 
+@require_permission("accounting.view")
 def suggestions(session: Session, line: StatementLine, limit: int = 5) -> list[Suggestion]:
     """Open documents this line may settle: a document number or reference found in the
     description first, then documents whose residual equals the amount."""
