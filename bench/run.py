@@ -85,6 +85,7 @@ def fresh_database(server_url: str | None, workdir: Path) -> tuple[str, Any]:
 
 def _child(name: str, n: int, server_url: str | None, workdir: str, queue: Any) -> None:
     try:
+        load_plugin_benchmarks()  # a spawned child starts with core's benchmarks only
         url, drop = fresh_database(server_url, Path(workdir))
         try:
             ctx = Context(url)

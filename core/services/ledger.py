@@ -436,8 +436,10 @@ def create_entry(
         _check_lock(company, clean.date)
     entry = _new_entry(session, company_id, clean)
     if post:
-        # Validated above: number it and insert it posted, instead of a draft then an update.
-        _mark_posted(session, company, entry)
+        # Validated above: number it and insert it posted, instead of a draft then an update
+        # (no autoflush, or taking the number would flush the entry as a draft first).
+        with session.no_autoflush:
+            _mark_posted(session, company, entry)
     session.flush()
     emit(session, "entry.created", {"id": entry.id})
     if post:
