@@ -110,11 +110,17 @@ def check_cursor(after: tuple[Any, int], column: Any) -> None:
         raise _invalid_cursor()
     if value is None:
         return
-    # A TypeDecorator answers for itself (Money: Decimal), else it delegates to its impl.
+    # A TypeDecorator that names its Python type answers for itself (Money: Decimal), else its impl does.
     column_type = getattr(column, "type", None)
-    try:
-        expected = column_type.python_type
-    except (AttributeError, NotImplementedError):
+    expected = None
+    for candidate in (column_type, getattr(column_type, "impl_instance", None)):
+        try:
+            expected = candidate.python_type
+        except (AttributeError, NotImplementedError):
+            continue
+        if expected is not object:  # a TypeDecorator that says nothing answers ``object``
+            break
+    if expected in (None, object):
         return
     if expected is bool:
         ok = isinstance(value, bool)

@@ -505,6 +505,18 @@ def test_invoice_lists_filter_sort_and_page(admin_api: ApiClient, acme: int, vat
         if cursor is None:
             break
     assert walked == newest_first
+
+    # Paging sorted by an amount: the cursor carries a Decimal and must be accepted.
+    by_total: list[int] = []
+    cursor = None
+    for _page in range(10):
+        query = {"limit": 2, "sort": "-total", **({"cursor": cursor} if cursor else {})}
+        page = ok(admin_api.get(f"{ACC}/invoices", query_string=query))
+        by_total += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert by_total == [made[i]["id"] for i in (4, 3, 1, 2, 0)]
     summary = ok(admin_api.get(f"{ACC}/invoices", query_string={"limit": 1}))["items"][0]
     assert "lines" not in summary and summary["total"] == ids[summary["id"]]["total"]
 
