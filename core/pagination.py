@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, or_, tuple_
+from sqlalchemy import Select, literal, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.errors import ValidationError
@@ -58,7 +58,8 @@ def keyset_page(
         elif not nullable:
             # A row-value comparison lets SQLite and PostgreSQL seek the (column, id) index
             # straight to the page; the OR form below made deep pages scan from the start.
-            key, bound = tuple_(column, id_column), tuple_(value, last_id)
+            # The bound value takes the column's type, so a Money cursor binds as minor units.
+            key, bound = tuple_(column, id_column), tuple_(literal(value, column.type), last_id)
             stmt = stmt.where(key < bound if descending else key > bound)
         else:
             later = column < value if descending else column > value
