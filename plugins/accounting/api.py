@@ -40,6 +40,7 @@ from .schemas import (
     AgedQuery,
     AgedSchema,
     AllocateRequest,
+    ApplyCreditRequest,
     BalanceSheetQuery,
     BalanceSheetSchema,
     BillCreateSchema,
@@ -376,6 +377,19 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
         )
         if data["post"]:
             invoices.post_invoice(session, credit)
+        _commit()
+        return _invoice(credit)
+
+    @blueprint.route(f"/{collection}/<int:document_id>/apply", methods=["POST"], endpoint=f"{endpoint}_apply")
+    @blueprint.arguments(ApplyCreditRequest)
+    @blueprint.response(200, InvoiceSchema)
+    @require_permission("accounting.payment.manage")
+    def apply(data: dict[str, Any], document_id: int) -> dict[str, Any]:
+        """Settle an open document of the same contact with this open credit note.
+
+        ``{"invoice_id", "amount"?}``; the amount defaults to what both can take. Returns the credit note."""
+        credit = fetch(document_id)
+        invoices.apply_credit_note(get_session(), credit, data["invoice_id"], data.get("amount"))
         _commit()
         return _invoice(credit)
 

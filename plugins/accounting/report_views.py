@@ -32,7 +32,7 @@ from core.plugin_api import (
 
 from .models import TAX_SCOPES
 from .services import chart, periods, reports, statements, taxes
-from .services.common import list_bank_journals
+from .services.common import DATE_MAX, DATE_MIN, list_bank_journals, parse_date
 from .views import blueprint
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense")  # the core ledger's types
@@ -48,10 +48,16 @@ def _date_args(errors: dict[str, list[str]], *names: str) -> dict[str, dt.date |
         raw = request.args.get(name, "").strip()
         values[name] = None
         if raw:
-            try:
-                values[name] = dt.date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = [_("must be a date (YYYY-MM-DD)")]
+            parsed = parse_date(raw, name, errors)  # the services' rule: a date, in range
+            if parsed is None:
+                errors[name] = [
+                    _(
+                        "must be a date (YYYY-MM-DD) between %(low)s and %(high)s",
+                        low=DATE_MIN.isoformat(),
+                        high=DATE_MAX.isoformat(),
+                    )
+                ]
+            values[name] = parsed
     return values
 
 
@@ -574,7 +580,7 @@ def statement_import() -> Any:
             return redirect(url_for("accounting.statement_detail", statement_id=statement.id))
     row_errors = sorted(
         ((key, messages) for key, messages in errors.items() if key.startswith("rows.")),
-        key=lambda item: [int(p) if p.isdigit() else 0 for p in item[0].split(".")[1:2]],
+        key=lambda item: [int(p) if p.isascii() and p.isdigit() else 0 for p in item[0].split(".")[1:2]],
     )
     return render_template(
         "accounting/statement_import.html",
@@ -607,7 +613,7 @@ def statement_line_match(statement_id: int, line_id: int) -> Any:
     session = get_session()
     _statement_line(session, statement_id, line_id)
     raw = request.form.get("invoice_id", "").strip()
-    invoice_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    invoice_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
     try:
         line = statements.match_line(session, line_id, invoice_id)
         session.commit()

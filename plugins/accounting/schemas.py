@@ -215,6 +215,11 @@ class CreditNoteRequest(Strict):
     post = fields.Boolean(load_default=False)
 
 
+class ApplyCreditRequest(Strict):
+    invoice_id = Id(required=True)
+    amount = Amount(load_default=None, allow_none=True)
+
+
 # --- payments -------------------------------------------------------------------------------------
 
 

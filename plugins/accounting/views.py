@@ -131,7 +131,7 @@ def _actor_can(code: str) -> bool:
 
 def _int_arg(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 18 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 18 else None
 
 
 def _plain(value: Decimal | None, places: int = 2) -> str:
@@ -507,10 +507,49 @@ def invoice_detail(invoice_id: int) -> Any:
         taxes=tax_summary(invoice),
         allocations=payment_service.payments_of(session, invoice),
         credit_notes=credit_notes,
+        applicable=_applicable_documents(session, invoice),
         overdue=_is_overdue(invoice, dt.date.today()),
         list_endpoint=_list_endpoint(invoice),
         today=dt.date.today(),
     )
+
+
+def _applicable_documents(session: Any, credit: Invoice) -> list[Invoice]:
+    """Open documents an open credit note can settle: same contact, same side."""
+    if credit.kind not in invoice_service.APPLIES_TO or credit.state not in ("posted", "partial"):
+        return []
+    return list(
+        session.scalars(
+            invoice_service.invoices_query(
+                session,
+                kinds=(invoice_service.APPLIES_TO[credit.kind],),
+                contact_id=credit.contact_id,
+                open_only=True,
+            ).order_by(Invoice.due_date, Invoice.id)
+        )
+    )
+
+
+@blueprint.post("/invoices/<int:invoice_id>/apply")
+@require_permission("accounting.payment.manage")
+def invoice_apply(invoice_id: int) -> Any:
+    """Apply an open credit note to an open document of the same contact."""
+    session = get_session()
+    credit = invoice_service.get_invoice(session, invoice_id)
+    try:
+        invoice_service.apply_credit_note(
+            session,
+            credit,
+            request.form.get("invoice_id", ""),
+            request.form.get("amount", "").strip() or None,
+        )
+        session.commit()
+    except (ValidationError, Conflict) as exc:
+        session.rollback()
+        _flash_error(exc)
+    else:
+        flash(_("%(number)s applied.", number=credit.display_number), "success")
+    return redirect(url_for("accounting.invoice_detail", invoice_id=invoice_id))
 
 
 @blueprint.post("/invoices/<int:invoice_id>/post")

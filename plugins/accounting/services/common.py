@@ -95,9 +95,21 @@ def parse_text(
 def parse_id(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def lock_row(session: Session, record: Any) -> None:
+    """Take the row lock of ``record`` (until the transaction ends) and re-read it.
+
+    For rules that read-then-write a document: two sessions that loaded the same
+    draft or residual would otherwise both act on it. PostgreSQL waits on the
+    lock; SQLite already runs one writer at a time.
+    """
+    model = type(record)
+    session.execute(select(model.id).where(model.id == record.id).with_for_update())
+    session.refresh(record)
 
 
 def company_contact(session: Session, value: Any, field: str, errors: dict[str, list[str]]) -> Contact | None:

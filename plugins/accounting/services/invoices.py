@@ -53,6 +53,7 @@ from ..models import (
 from .common import (
     ZERO,
     company_contact,
+    lock_row,
     parse_date,
     parse_decimal,
     parse_id,
@@ -71,6 +72,7 @@ KIND_LABELS = {
 }
 REFUND_OF = {"out_invoice": "out_refund", "in_invoice": "in_refund"}
 MAX_LINES = 500
+MAX_TOTAL = Decimal("9999999999.99")  # well inside the ledger's range, whatever the taxes
 INVOICE_SORTS = {
     "id": Invoice.id,
     "date": Invoice.date,
@@ -165,6 +167,14 @@ def _clean_lines(
             elif not account.active:
                 errors[f"{prefix}.account"] = [f"account {account.code} is inactive"]
         lines.append(_CleanLine(description, quantity, unit_price, tax, account.id if account else 0))
+    if lines and not errors:
+        # Refused here, a total beyond the ledger's range would otherwise fail in the database.
+        totals = [compute_line(line.quantity, line.unit_price, line.tax).total for line in lines]
+        for index, total in enumerate(totals):
+            if abs(total) > MAX_TOTAL:
+                errors[f"lines.{index}.unit_price"] = [f"the line total must be at most {MAX_TOTAL}"]
+        if not errors and abs(sum(totals, ZERO)) > MAX_TOTAL:
+            errors["lines"] = [f"the total must be at most {MAX_TOTAL}"]
     return lines
 
 
@@ -192,6 +202,18 @@ def _clean_header(session: Session, data: Mapping[str, Any], errors: dict[str, l
     clean["reference"] = parse_text(data.get("reference"), "reference", errors, limit=100)
     clean["notes"] = parse_text(data.get("notes"), "notes", errors, limit=5000)
     return clean
+
+
+def _recompute(invoice: Invoice) -> None:
+    """Line and document amounts from quantities, prices and the taxes' current rates."""
+    untaxed = tax_total = ZERO
+    for line in invoice.lines:
+        amounts = compute_line(line.quantity, line.unit_price, line.tax)
+        line.subtotal, line.tax_amount, line.total = amounts.subtotal, amounts.tax, amounts.total
+        untaxed += amounts.subtotal
+        tax_total += amounts.tax
+    invoice.untaxed_amount, invoice.tax_amount = untaxed, tax_total
+    invoice.total = invoice.residual = untaxed + tax_total
 
 
 def _apply_lines(invoice: Invoice, lines: Sequence[_CleanLine]) -> None:
@@ -265,6 +287,7 @@ def create_invoice(session: Session, data: Mapping[str, Any]) -> Invoice:
 @require_permission("accounting.invoice.manage")
 def update_invoice(session: Session, invoice: Invoice, data: Mapping[str, Any]) -> Invoice:
     """Change a draft's header and (if given) lines; a posted document is refused (credit it instead)."""
+    _lock(session, invoice)
     _refuse_unless_draft(invoice, "edited")
     errors: dict[str, list[str]] = {}
     current = {
@@ -276,6 +299,8 @@ def update_invoice(session: Session, invoice: Invoice, data: Mapping[str, Any]) 
         "notes": invoice.notes,
     }
     header = _clean_header(session, {**current, **data}, errors)
+    if invoice.refund_of_id is not None and header.get("contact_id") not in (None, invoice.contact_id):
+        errors["contact_id"] = ["a credit note keeps the contact of the document it credits"]
     lines = _clean_lines(session, invoice.kind, data["lines"], errors) if "lines" in data else None
     raise_if(errors, "invalid invoice")
     for key, value in header.items():
@@ -289,9 +314,18 @@ def update_invoice(session: Session, invoice: Invoice, data: Mapping[str, Any]) 
 @require_permission("accounting.invoice.manage")
 def delete_invoice(session: Session, invoice: Invoice) -> None:
     """Delete a draft; posted documents keep their number and are credited instead."""
+    _lock(session, invoice)
     _refuse_unless_draft(invoice, "deleted")
     session.delete(invoice)
     session.flush()
+
+
+def _lock(session: Session, invoice: Invoice) -> None:
+    """Re-read the document under a row lock, so two users (or a double click) cannot both act on
+    the draft they loaded: the second waits, then sees it posted (PostgreSQL; SQLite serialises
+    writers anyway)."""
+    if invoice.id is not None:
+        lock_row(session, invoice)
 
 
 def _refuse_unless_draft(invoice: Invoice, action: str) -> None:
@@ -313,7 +347,10 @@ def post_invoice(session: Session, invoice: Invoice) -> Invoice:
     an inactive tax or account, or a date in a locked period. A credit note
     made from a document settles what is still open on it.
     """
+    _lock(session, invoice)
     _refuse_unless_draft(invoice, "posted")
+    if invoice.refund_of_id is None:
+        _recompute(invoice)  # a tax rate may have changed since the draft was saved
     errors: dict[str, list[str]] = {}
     if not invoice.lines:
         errors["lines"] = ["an invoice needs at least one line"]
@@ -322,8 +359,13 @@ def post_invoice(session: Session, invoice: Invoice) -> Invoice:
     for index, line in enumerate(invoice.lines):
         if line.quantity <= 0:
             errors[f"lines.{index}.quantity"] = ["must be greater than zero"]
-        if line.tax is not None and not line.tax.active:
+        # A credit note reverses the original's taxes even if they were retired since.
+        if line.tax is not None and not line.tax.active and invoice.refund_of_id is None:
             errors[f"lines.{index}.tax"] = [f"tax {line.tax.name} is inactive"]
+    if invoice.total > MAX_TOTAL:
+        errors["lines"] = [f"the total must be at most {MAX_TOTAL}"]
+    if invoice.refund_of is not None and invoice.refund_of.contact_id != invoice.contact_id:
+        errors["contact_id"] = ["a credit note keeps the contact of the document it credits"]
     raise_if(errors, f"cannot post {invoice.display_number}")
     company = session.get(Company, invoice.company_id)
     settings = settings_of(session)
@@ -475,19 +517,78 @@ def create_credit_note(
         refund_of_id=invoice.id,
         created_by_id=getattr(actor_of(session), "id", None),
     )
-    _apply_lines(
-        credit,
-        [
-            _CleanLine(item.description, item.quantity, item.unit_price, item.tax, item.account_id)
-            for item in invoice.lines
-        ],
-    )
+    # The original's amounts, not a recomputation: a rate changed since must not leak in.
+    credit.lines = [
+        InvoiceLine(
+            sequence=item.sequence,
+            description=item.description,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            tax_id=item.tax_id,
+            account_id=item.account_id,
+            subtotal=item.subtotal,
+            tax_amount=item.tax_amount,
+            total=item.total,
+        )
+        for item in invoice.lines
+    ]
+    credit.untaxed_amount, credit.tax_amount = invoice.untaxed_amount, invoice.tax_amount
+    credit.total = credit.residual = invoice.total
     session.add(credit)
     session.flush()
     emit(
         session, "accounting.invoice.created", {"id": credit.id, "kind": credit.kind, "refund_of": invoice.id}
     )
     return credit
+
+
+APPLIES_TO = {"out_refund": "out_invoice", "in_refund": "in_invoice"}
+
+
+@require_permission("accounting.payment.manage")
+def apply_credit_note(session: Session, credit: Invoice, invoice_id: Any, amount: Any = None) -> Allocation:
+    """Settle an open invoice (or bill) with what is left of an open credit note of the same contact.
+
+    ``amount`` defaults to the smaller of the two residuals; more than either is refused.
+    """
+    errors: dict[str, list[str]] = {}
+    if credit.kind not in APPLIES_TO:
+        raise Conflict("only a credit note can be applied", fields={"kind": ["is not a credit note"]})
+    lock_row(session, credit)
+    if credit.state not in OPEN_STATES:
+        raise Conflict(
+            f"{credit.display_number} is {credit.state}, not open", fields={"state": [f"is {credit.state}"]}
+        )
+    target_id = parse_id(invoice_id)
+    target = session.get(Invoice, target_id) if target_id is not None and target_id < 2**62 else None
+    if target is None or target.company_id != credit.company_id:
+        raise ValidationError("no such invoice", fields={"invoice_id": ["no such invoice"]})
+    lock_row(session, target)
+    if target.kind != APPLIES_TO[credit.kind] or target.contact_id != credit.contact_id:
+        errors["invoice_id"] = ["must be an open document of the same contact and side"]
+    elif target.state not in OPEN_STATES:
+        errors["invoice_id"] = [f"{target.display_number} is {target.state}, not open"]
+    else:
+        room = min(credit.residual, target.residual)
+        value = parse_decimal(amount, "amount", errors, positive=True, default=room)
+        if "amount" not in errors and value > room:
+            errors["amount"] = [f"is more than can be settled ({room})"]
+    raise_if(errors, "cannot apply the credit note")
+    allocation = Allocation(
+        company_id=credit.company_id,
+        invoice_id=target.id,
+        credit_note_id=credit.id,
+        date=max(credit.date, target.date),
+        amount=value,
+    )
+    session.add(allocation)
+    refresh_settlement(session, [target, credit])
+    emit(
+        session,
+        "accounting.credit_note.applied",
+        {"id": credit.id, "invoice_id": target.id, "amount": str(value)},
+    )
+    return allocation
 
 
 # --- settlement --------------------------------------------------------------------------------------------
@@ -505,6 +606,11 @@ def refresh_settlement(session: Session, invoices: Sequence[Invoice]) -> None:
             )
         ).all()
         settled = sum((amount for amount, _payment in rows), ZERO)
+        if settled > invoice.total:  # a safety net under the row locks taken when allocating
+            raise Conflict(
+                f"{invoice.display_number} would be settled beyond its total",
+                fields={"allocations": [f"more than the {invoice.total} of {invoice.display_number}"]},
+            )
         invoice.residual = invoice.total - settled
         if invoice.residual == invoice.total:
             invoice.state = "posted"

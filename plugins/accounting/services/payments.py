@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.plugin_api import (
@@ -33,11 +33,12 @@ from core.plugin_api import (
     reverse_entry,
 )
 
-from ..models import OPEN_STATES, Allocation, Invoice, Payment
+from ..models import OPEN_STATES, Allocation, Invoice, Payment, StatementLine
 from .common import (
     ZERO,
     bank_journal,
     company_contact,
+    lock_row,
     parse_date,
     parse_decimal,
     parse_id,
@@ -93,6 +94,9 @@ def _clean_allocations(
         if invoice is None or invoice.company_id != company_id:
             errors[f"{prefix}.invoice_id"] = ["no such invoice"]
             continue
+        # Lock the document and read its residual afresh: two payments registered at the same
+        # time must not both settle the same open amount.
+        lock_row(session, invoice)
         if invoice.id in seen:
             errors[f"{prefix}.invoice_id"] = ["is listed twice"]
             continue
@@ -109,6 +113,9 @@ def _clean_allocations(
         default = invoice.residual if budget is None else min(invoice.residual, budget)
         amount = parse_decimal(item.get("amount"), f"{prefix}.amount", errors, positive=True, default=default)
         if f"{prefix}.amount" in errors:
+            continue
+        if amount <= 0:
+            errors[f"{prefix}.amount"] = ["nothing is left of the payment to allocate"]
             continue
         if amount > invoice.residual:
             errors[f"{prefix}.amount"] = [
@@ -312,6 +319,13 @@ def cancel_payment(session: Session, payment: Payment, *, date: dt.date | str | 
         with granting(session, "ledger.entry.reverse", "ledger.entry.post", "ledger.entry.create"):
             reverse_entry(session, payment.entry, date=date or payment.date)
     payment.state = "cancelled"
+    # A bank line matched to this payment waits again to be matched or booked.
+    session.execute(
+        update(StatementLine)
+        .where(StatementLine.payment_id == payment.id)
+        .values(state="open", payment_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
     session.expire(payment, ["allocations"])
     refresh_settlement(session, invoices)
     emit(session, "accounting.payment.cancelled", {"id": payment.id})

@@ -58,6 +58,16 @@ def _check_period(
 
 def previous_period(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
     """The period just before: whole months shift by months (March -> February), else by days."""
+    try:
+        return _previous_period(date_from, date_to)
+    except (ValueError, OverflowError):
+        raise ValidationError(
+            "the period is too long to compare",
+            fields={"date_from": ["the previous period would start before year 1"]},
+        ) from None
+
+
+def _previous_period(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
     last_day = calendar.monthrange(date_to.year, date_to.month)[1]
     if date_from.day == 1 and date_to.day == last_day:
         months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
@@ -134,7 +144,11 @@ def general_ledger(
     company_id = company_id_of(session)
     stmt = select(Account).where(Account.company_id == company_id)
     found = session.scalar(stmt.where(Account.code == str(account)))
-    if found is None and (isinstance(account, int) or str(account).isdigit()) and int(account) < 2**62:
+    if (
+        found is None
+        and (isinstance(account, int) or (str(account).isascii() and str(account).isdigit()))
+        and int(account) < 2**62
+    ):
         found = session.scalar(stmt.where(Account.id == int(account)))
     if found is None:
         raise NotFound(f"account {account} not found")

@@ -35,7 +35,7 @@ from core.plugin_api import (
 )
 
 from ..models import OPEN_STATES, Invoice, Statement, StatementLine
-from .common import ZERO, bank_journal, parse_date, parse_decimal, parse_text, raise_if
+from .common import ZERO, bank_journal, lock_row, parse_date, parse_decimal, parse_text, raise_if
 from .payments import register_payment
 
 MAX_ROWS = 10_000
@@ -149,6 +149,7 @@ def _open_line(session: Session, line_id: int) -> StatementLine:
     line = session.get(StatementLine, line_id) if isinstance(line_id, int) and line_id < 2**62 else None
     if line is None or line.company_id != company_id_of(session):
         raise NotFound(f"statement line {line_id} not found")
+    lock_row(session, line)  # two people reconciling the same line: one wins
     if line.state != "open":
         raise Conflict(f"this line is already {line.state}", fields={"state": [f"is {line.state}"]})
     return line

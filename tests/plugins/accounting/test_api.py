@@ -921,6 +921,7 @@ EXPECTED_PERMISSIONS = {
             "delete": "accounting.invoice.manage",
             "post": "accounting.invoice.post",
             "credit_note": "accounting.invoice.manage",
+            "apply": "accounting.payment.manage",
             "pdf": "accounting.view",
         }.items()
     },
