@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import validation
 from core.api.schemas import Amount, ListQuery, Strict
 from core.app import get_session
 from core.context import actor_of, company_id_of, granting
@@ -108,6 +109,7 @@ __all__ = [
     "keyset_page",
     "public",
     "users",
+    "validation",
     "Base",
     "Company",
     "CompanyMixin",
