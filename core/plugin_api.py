@@ -78,6 +78,20 @@ class SearchResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def call_hook(session: Any, name: str, /, **kwargs: Any) -> list[Any]:
+    """Call hook ``name`` on every enabled plugin, with keyword arguments, inside ``session``'s work.
+
+    For a plugin's named cross-plugin moments (CRM calls ``officium_deal_won``):
+    plugins that are disabled, or not installed, are simply not called.
+    """
+    from core.context import manager_of
+
+    manager = manager_of(session)
+    if manager is None:
+        return []
+    return getattr(manager.hook, name)(**kwargs)
+
+
 def api_sort(value: str | None, allowed: dict[str, Any], default: str) -> tuple[str, bool]:
     """Parse an API ``sort`` argument (``name``, ``-name`` for descending); unknown keys are a 422."""
     from core.api.resources import _sort
@@ -101,6 +115,7 @@ __all__ = [
     "any_user",
     "api_page",
     "api_sort",
+    "call_hook",
     "charts",
     "companies",
     "csv_response",
