@@ -41,6 +41,13 @@ def officium_blueprints() -> list[Any]:
 
 
 @hookimpl
+def officium_cli(cli: Any) -> None:
+    from .cli import crm
+
+    cli.add_command(crm)
+
+
+@hookimpl
 def officium_extensible_models() -> list[Any]:
     return [Lead, Deal]
 
