@@ -340,6 +340,21 @@ def test_an_invalid_date_is_a_form_message(admin_client, path):
     assert field_error(response, name) == "must be a date (YYYY-MM-DD)"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounting/reports/profit-and-loss?date_from=0001-01-01&date_to=0001-12-31",
+        "/accounting/reports/balance-sheet?as_of=9999-12-31",
+        "/accounting/reports/aged-receivable?as_of=0001-01-01",
+    ],
+)
+def test_a_date_out_of_the_business_range_is_a_form_message_not_an_error_page(admin_client, path):
+    response = admin_client.get(path)
+    assert response.status_code == 422
+    name = re.search(r"[?&](date_from|as_of)=", path).group(1)
+    assert field_error(response, name) == "must be between 1900-01-01 and 9899-12-31"
+
+
 def test_a_period_ending_before_it_starts_is_a_form_message(admin_client):
     response = admin_client.get("/accounting/reports/profit-and-loss?date_from=2026-04-01&date_to=2026-03-01")
     assert response.status_code == 422
