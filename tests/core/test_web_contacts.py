@@ -393,3 +393,9 @@ def test_deleting_needs_contacts_delete(make_client, ext, people):
     assert "Delete" not in visible(client.get(path))
     assert_forbidden(submit(client, f"{path}/delete", form_page=path), "contacts.delete")
     assert count(ext, Contact) == 4
+
+
+def test_form_inputs_carry_their_extra_attributes(admin_client):
+    page = admin_client.get("/contacts/new").get_data(as_text=True)
+    assert 'maxlength="2" size="3"' in page
+    assert "&#34;" not in page
