@@ -46,7 +46,11 @@ def menu() -> list[dict[str, Any]]:
                 "endpoint": item.endpoint,
             }
         )
-    return sorted(items, key=lambda i: (i["order"], i["label"]))
+    # A section's entries stay together, sections in the order of their first entry.
+    first = {}
+    for item in items:
+        first[item["section"]] = min(first.get(item["section"], item["order"]), item["order"])
+    return sorted(items, key=lambda i: (first[i["section"]], i["section"], i["order"], i["label"]))
 
 
 def init_app(app: Flask) -> None:

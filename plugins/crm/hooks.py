@@ -63,12 +63,12 @@ def officium_plugin_enabled(session: Any) -> None:
 @hookimpl
 def officium_menu_items(user: Any) -> list[MenuItem]:
     return [
-        MenuItem("Pipeline", "crm.board", "crm.view", order=20, section="crm"),
-        MenuItem("Leads", "crm.leads", "crm.view", order=21, section="crm"),
-        MenuItem("Deals", "crm.deals", "crm.view", order=22, section="crm"),
-        MenuItem("My activities", "crm.my_activities", "crm.view", order=23, section="crm"),
-        MenuItem("Forecast", "crm.forecast", "crm.view", order=24, section="crm"),
-        MenuItem("Stages", "crm.stages", "crm.settings", order=25, section="crm"),
+        MenuItem("Pipeline", "crm.board", "crm.view", order=20, section="CRM"),
+        MenuItem("Leads", "crm.leads", "crm.view", order=21, section="CRM"),
+        MenuItem("Deals", "crm.deals", "crm.view", order=22, section="CRM"),
+        MenuItem("My activities", "crm.my_activities", "crm.view", order=23, section="CRM"),
+        MenuItem("Forecast", "crm.forecast", "crm.view", order=24, section="CRM"),
+        MenuItem("Stages", "crm.stages", "crm.settings", order=25, section="CRM"),
     ]
 
 

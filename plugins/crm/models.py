@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -107,7 +107,9 @@ class Deal(IdMixin, CompanyMixin, CustomFieldsMixin, TimestampMixin, Base):
 
     @property
     def weighted_revenue(self) -> Decimal:
-        return (self.expected_revenue * self.probability / 100).quantize(Decimal("0.01"))
+        return (self.expected_revenue * self.probability / 100).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
 
 
 class Activity(IdMixin, CompanyMixin, TimestampMixin, Base):

@@ -80,7 +80,7 @@ def forecast(
         for key, (c, r, w) in sorted(months.items(), key=lambda item: (item[0] is None, item[0] or (0, 0)))
     ]  # fmt: skip
     owners = session.execute(
-        select(func.coalesce(User.name, User.email, ""), Deal.owner_id, *sums)
+        select(func.coalesce(func.nullif(User.name, ""), User.email, ""), Deal.owner_id, *sums)
         .join(Stage, Stage.id == Deal.stage_id)
         .outerjoin(User, User.id == Deal.owner_id)
         .where(*open_deals)

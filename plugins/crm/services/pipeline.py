@@ -101,7 +101,7 @@ def _clean_stage(data: dict[str, Any], errors: dict[str, list[str]], *, partial:
         clean["kind"] = kind
     if "sequence" in data:
         sequence = validation.parse_id(data["sequence"])
-        if sequence is None or sequence > 10_000:
+        if sequence is None or not 0 <= sequence <= 10_000:
             errors["sequence"] = ["must be a whole number from 0 to 10000"]
         clean["sequence"] = sequence or 0
     return clean
@@ -135,6 +135,9 @@ def update_stage(session: Session, stage: Stage, **data: Any) -> Stage:
     errors: dict[str, list[str]] = {}
     clean = _clean_stage(data, errors, partial=True)
     validation.raise_if(errors, "invalid stage")
+    name = clean.get("name", "").lower()
+    if name and any(s.id != stage.id and s.name.lower() == name for s in stage.pipeline.stages):
+        raise Conflict(f"a stage named {clean['name']} exists", fields={"name": ["already in use"]})
     for key, value in clean.items():
         setattr(stage, key, value)
     session.flush()
