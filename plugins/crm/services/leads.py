@@ -131,7 +131,10 @@ def qualify_lead(
     :func:`matching_contacts`); otherwise ``create_contact=True`` creates one from
     the lead. When the lead's email matches a contact and neither is given, it is
     refused with the matches, so a duplicate is never created by accident.
-    ``deal`` holds the deal's fields (title defaults to the lead's name).
+    A new contact is a person; when the lead names a company, the person is
+    filed under that organization (found by name or created) and the deal's
+    customer is the organization. ``deal`` holds the deal's fields (title
+    defaults to the lead's company or name).
     """
     validation.lock_row(session, lead)
     _refuse_closed(lead)
@@ -147,6 +150,7 @@ def qualify_lead(
                 f"{lead.email} already belongs to {names}: link one, or create a new contact"
             ]
     validation.raise_if(errors, "cannot qualify the lead")
+    customer = contact
     if contact is None:
         with granting(session, "contacts.create"):
             if lead.company_name:
@@ -155,14 +159,15 @@ def qualify_lead(
                     session, kind="person", name=lead.name, email=lead.email or "", phone=lead.phone,
                     parent_id=organization.id,
                 )  # fmt: skip
+                customer = organization  # the company buys (and is invoiced); the person is its contact
             else:
-                contact = contacts.create_contact(
+                contact = customer = contacts.create_contact(
                     session, kind="person", name=lead.name, email=lead.email or "", phone=lead.phone
                 )
     deal_data = {"title": lead.company_name or lead.name, "owner_id": lead.owner_id, **(deal or {})}
     # Qualifying is a lead manager's action: the deal it opens needs no deal permission of its own.
     with granting(session, "crm.deal.manage"):
-        new_deal = create_deal(session, {**deal_data, "contact_id": contact.id})
+        new_deal = create_deal(session, {**deal_data, "contact_id": customer.id})
     lead.status, lead.contact_id, lead.deal_id = "qualified", contact.id, new_deal.id
     session.flush()
     emit(session, "crm.lead.qualified", {"id": lead.id, "contact_id": contact.id, "deal_id": new_deal.id})

@@ -313,9 +313,10 @@ def test_qualifying_a_new_person_creates_the_contact_under_its_organization(make
         assert (person.kind, person.name, person.email) == ("person", "Grace Hopper", "grace@navy.example")
         assert session.get(Contact, person.parent_id).name == "Navy Labs"
         deal = session.get(Deal, lead.deal_id)
+        # The organization is the customer (it buys and is invoiced); the person is its contact.
         assert (deal.title, deal.contact_id, deal.expected_revenue) == (
             "Navy Labs",
-            person.id,
+            person.parent_id,
             Decimal("800.00"),
         )
 
