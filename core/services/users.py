@@ -150,6 +150,31 @@ def create_role(
     return role
 
 
+def company_users(session: Session, *, active: bool = True, limit: int = 1000) -> list[User]:
+    """Users with access to the session's company (active ones by default), by name."""
+    from core.context import company_id_of
+
+    stmt = (
+        select(User)
+        .join(UserCompany, UserCompany.user_id == User.id)
+        .where(UserCompany.company_id == company_id_of(session))
+    )
+    if active:
+        stmt = stmt.where(User.active.is_(True))
+    return list(session.scalars(stmt.order_by(User.name, User.email).limit(limit)))
+
+
+def company_user(session: Session, user_id: int) -> User | None:
+    """The active user ``user_id`` if they have access to the session's company, else None."""
+    from core.context import company_id_of
+
+    return session.scalar(
+        select(User)
+        .join(UserCompany, UserCompany.user_id == User.id)
+        .where(User.id == user_id, User.active.is_(True), UserCompany.company_id == company_id_of(session))
+    )
+
+
 def ensure_role(session: Session, *, name: str, permissions: Iterable[str], description: str = "") -> Role:
     """Create a role a plugin ships (e.g. "Accountant") unless one of that name exists.
 

@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from core.plugin_api import (
@@ -30,6 +29,7 @@ from core.plugin_api import (
     granting,
     public,
     require_permission,
+    users,
 )
 
 from .models import LEAD_SOURCES, LEAD_STATUSES, STAGE_KINDS, Lead
@@ -88,9 +88,7 @@ def _errors_of(exc: ValidationError | Conflict, default_field: str = "form") -> 
 
 def _owner_choices(session: Any, keep: Any = None) -> list[User]:
     """Active users, by name (and the one already chosen, even if inactive now)."""
-    owners = list(
-        session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email).limit(1000))
-    )
+    owners = users.company_users(session)
     if keep not in (None, "") and not any(str(u.id) == str(keep) for u in owners):
         text = str(keep)
         chosen = (

@@ -48,6 +48,7 @@ from core.plugin_api import (
     decode_cursor,
     get_session,
     require_permission,
+    users,
     validation,
 )
 
@@ -197,10 +198,8 @@ def _contact_choices(session: Any, keep: Any = None) -> list[Contact]:
 
 
 def _user_choices(session: Any) -> list[User]:
-    """Active users, the people a deal or an activity can be given to."""
-    return list(
-        session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email).limit(500))
-    )
+    """Active users of the company, the people a deal or an activity can be given to."""
+    return users.company_users(session, limit=500)
 
 
 def _company(session: Any) -> Company:
@@ -641,6 +640,24 @@ def my_activities() -> Any:
     include_done = request.args.get("done") == "1"
     activities = activity_service.my_activities(session, g.officium_actor.id, include_done=include_done)
     today = dt.date.today()
+    if request.args.get("format") == "csv":
+        return csv_response(
+            "my-activities.csv",
+            ["kind", "subject", "due_date", "overdue", "done", "deal", "lead", "contact"],
+            (
+                [
+                    a.kind,
+                    a.subject,
+                    a.due_date,
+                    activity_service.is_overdue(a, today),
+                    a.done,
+                    a.deal.title if a.deal else "",
+                    a.lead.name if a.lead else "",
+                    a.contact.name if a.contact else "",
+                ]
+                for a in activities
+            ),
+        )
     return render_template(
         "crm/activities.html",
         activities=activities,
@@ -696,7 +713,7 @@ def _preview(rows: list[dict[str, str]]) -> tuple[list[Decimal | None], dict[str
             if not (quantity.is_finite() and price.is_finite() and discount.is_finite()):
                 raise InvalidOperation
             gross, amount = quote_service.line_amounts(quantity, price, discount)
-        except (InvalidOperation, ValueError):
+        except (ArithmeticError, ValueError):  # InvalidOperation and Overflow are ArithmeticErrors
             amounts.append(None)
             complete = False
             continue
@@ -883,6 +900,11 @@ def forecast() -> Any:
     if errors:
         date_from = date_to = None
     result = forecast_service.forecast(session, date_from=date_from, date_to=date_to)
+    if request.args.get("format") == "csv":
+        rows = [["month", r.label, r.count, r.revenue, r.weighted] for r in result.by_month]
+        rows += [["owner", r.label, r.count, r.revenue, r.weighted] for r in result.by_owner]
+        rows += [["stage", r.label, r.count, r.revenue, r.weighted] for r in result.funnel]
+        return csv_response("forecast.csv", ["by", "label", "deals", "revenue", "weighted"], rows)
     return render_template(
         "crm/forecast.html",
         forecast=result,

@@ -20,6 +20,7 @@ from core.plugin_api import (
     emit,
     keyset_page,
     require_permission,
+    users,
     validation,
 )
 
@@ -38,13 +39,11 @@ STATES = ("open", "won", "lost")
 
 def _user_id(session: Session, value: Any, field: str, errors: dict[str, list[str]]) -> int | None:
     """An active user with access to the company, or None for "nobody"."""
-    from core.plugin_api import User
-
     if value in (None, ""):
         return None
     user_id = validation.parse_id(value)
-    user = session.get(User, user_id) if user_id is not None and user_id < 2**62 else None
-    if user is None or not user.active:
+    user = users.company_user(session, user_id) if user_id is not None and user_id < 2**62 else None
+    if user is None:
         errors[field] = ["no such user"]
         return None
     return user.id
@@ -52,7 +51,10 @@ def _user_id(session: Session, value: Any, field: str, errors: dict[str, list[st
 
 def _stage_of(session: Session, pipeline: Pipeline, value: Any, errors: dict[str, list[str]]) -> Stage | None:
     if value in (None, ""):
-        return pipeline.stages[0] if pipeline.stages else None
+        if not pipeline.stages:
+            errors["stage"] = [f"pipeline {pipeline.name} has no stages"]
+            return None
+        return pipeline.stages[0]
     stage_id = validation.parse_id(value)
     stage = next((s for s in pipeline.stages if s.id == stage_id), None)
     if stage is None and isinstance(value, str):

@@ -286,8 +286,12 @@ def preview_import(session: Session, content: str | bytes) -> ImportPreview:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError("not UTF-8", fields={"file": ["must be a UTF-8 CSV file"]}) from None
-    reader = csv.reader(io.StringIO(str(content).replace("\x00", "")))
-    rows = list(reader)
+    try:
+        rows = list(csv.reader(io.StringIO(str(content).replace("\x00", ""), newline="")))
+    except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
+        raise ValidationError(
+            "unreadable CSV", fields={"file": [f"is not a readable CSV file: {exc}"]}
+        ) from None
     if not rows:
         raise ValidationError("empty file", fields={"file": ["is empty"]})
     header = [cell.strip().lower() for cell in rows[0]]

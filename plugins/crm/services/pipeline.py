@@ -138,6 +138,13 @@ def update_stage(session: Session, stage: Stage, **data: Any) -> Stage:
     name = clean.get("name", "").lower()
     if name and any(s.id != stage.id and s.name.lower() == name for s in stage.pipeline.stages):
         raise Conflict(f"a stage named {clean['name']} exists", fields={"name": ["already in use"]})
+    if clean.get("kind", stage.kind) != stage.kind:
+        if _deal_count(session, stage):
+            raise Conflict(
+                f"deals are in stage {stage.name}: move them before changing whether it is open, won or lost",
+                fields={"kind": ["the stage has deals"]},
+            )
+        _keep_every_kind(stage.pipeline, without=stage, adding=clean["kind"])
     for key, value in clean.items():
         setattr(stage, key, value)
     session.flush()
@@ -146,15 +153,31 @@ def update_stage(session: Session, stage: Stage, **data: Any) -> Stage:
 
 @require_permission("crm.settings")
 def delete_stage(session: Session, stage: Stage) -> None:
-    """Delete a stage no deal is in."""
-    used = session.scalar(select(func.count()).select_from(Deal).where(Deal.stage_id == stage.id))
+    """Delete a stage no deal is in; a pipeline keeps at least one open, one won and one lost stage."""
+    used = _deal_count(session, stage)
     if used:
         raise Conflict(
             f"{used} deal(s) are in stage {stage.name}: move them first",
             fields={"stage": ["has deals"]},
         )
+    _keep_every_kind(stage.pipeline, without=stage)
     session.delete(stage)
     session.flush()
+
+
+def _deal_count(session: Session, stage: Stage) -> int:
+    return session.scalar(select(func.count()).select_from(Deal).where(Deal.stage_id == stage.id)) or 0
+
+
+def _keep_every_kind(pipeline: Pipeline, *, without: Stage, adding: str | None = None) -> None:
+    """Refuse a change that would leave the pipeline without an open, a won or a lost stage."""
+    kinds = [s.kind for s in pipeline.stages if s.id != without.id] + ([adding] if adding else [])
+    missing = [kind for kind in STAGE_KINDS if kind not in kinds]
+    if missing:
+        raise Conflict(
+            f"a pipeline needs at least one {missing[0]} stage",
+            fields={"kind": [f"the pipeline would have no {missing[0]} stage"]},
+        )
 
 
 # --- the board ----------------------------------------------------------------------------------------

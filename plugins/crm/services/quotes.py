@@ -27,6 +27,7 @@ from .deals import move_deal
 
 CENT = Decimal("0.01")
 MAX_TOTAL = Decimal("9999999999.99")
+MAX_LINES = 500
 
 
 def line_amounts(quantity: Decimal, unit_price: Decimal, discount: Decimal) -> tuple[Decimal, Decimal]:
@@ -42,7 +43,10 @@ def _clean_lines(raw: Any, errors: dict[str, list[str]]) -> list[QuoteLine]:
         errors["lines"] = ["a quote needs at least one line"]
         return []
     lines: list[QuoteLine] = []
-    for index, item in enumerate(raw[:500]):
+    if len(raw) > MAX_LINES:
+        errors["lines"] = [f"at most {MAX_LINES} lines"]
+        return []
+    for index, item in enumerate(raw):
         prefix = f"lines.{index}"
         if not isinstance(item, Mapping):
             errors[prefix] = ["must be an object"]
@@ -154,15 +158,21 @@ def decline_quote(session: Session, quote: Quote) -> Quote:
 
 @require_permission("crm.deal.manage")
 def accept_quote(session: Session, quote: Quote) -> Quote:
-    """The customer said yes: the deal takes the quote's total and moves to the pipeline's won stage."""
-    _set_state(session, quote, "accepted", ("draft", "sent"))
+    """The customer said yes: the deal takes the quote's total and moves to the pipeline's won stage;
+    the deal's other open quotes are declined. Refused once the deal is won or lost."""
     deal = quote.deal
+    validation.lock_row(session, deal)
+    if deal.state != "open":
+        raise Conflict(f"the deal is already {deal.state}", fields={"deal_id": [f"is {deal.state}"]})
     won = next((s for s in deal.pipeline.stages if s.kind == "won"), None)
     if won is None:
         raise Conflict("the pipeline has no won stage", fields={"stage": ["no won stage"]})
+    _set_state(session, quote, "accepted", ("draft", "sent"))
+    for other in quotes_of(session, deal):
+        if other.id != quote.id and other.state in ("draft", "sent"):
+            other.state = "declined"
     deal.expected_revenue = quote.total
-    if deal.state == "open":
-        move_deal(session, deal, won.id)
+    move_deal(session, deal, won.id)
     return quote
 
 
