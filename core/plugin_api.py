@@ -33,7 +33,7 @@ from core.permissions import check_permission, has_permission, require_permissio
 from core.plugins import PluginInfo
 from core.services import companies, contacts, ledger, users
 from core.services.ledger import EntryInput, LineInput, post_entries, post_entry, reverse_entry
-from core.web import charts
+from core.web import charts, pages
 from core.web.downloads import csv_response
 from core.web.guards import any_user, public
 
@@ -122,6 +122,7 @@ __all__ = [
     "decode_cursor",
     "granting",
     "keyset_page",
+    "pages",
     "public",
     "users",
     "validation",

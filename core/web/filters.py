@@ -17,6 +17,16 @@ def money(value: Decimal | None) -> str:
     return format_decimal(value, format="#,##0.00")
 
 
+def quantity(value: Decimal | None) -> str:
+    """A quantity or percentage without trailing zeros: ``2``, ``1.5``, ``12.25``."""
+    return "" if value is None else format_decimal(value, format="#,##0.####")
+
+
+def price(value: Decimal | None) -> str:
+    """A unit price with at least cents: ``500.00``, ``0.3333``."""
+    return "" if value is None else format_decimal(value, format="#,##0.00##")
+
+
 def date(value: dt.date | None) -> str:
     return format_date(value, format="medium") if value else ""
 
@@ -56,5 +66,7 @@ def menu() -> list[dict[str, Any]]:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
+    app.jinja_env.filters["quantity"] = quantity
+    app.jinja_env.filters["price"] = price
     app.jinja_env.globals["menu"] = menu
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")

@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -39,16 +36,15 @@ from core.plugin_api import (
     Panel,
     ValidationError,
     Widget,
-    any_user,
     charts,
     check_permission,
     companies,
     company_id_of,
     csv_response,
-    decode_cursor,
     get_session,
     granting,
     ledger,
+    pages,
     require_permission,
 )
 
@@ -103,61 +99,14 @@ def accounting_labels() -> dict[str, Any]:
     return {"states": STATE_LABELS, "kinds": KIND_LABELS, "payment_types": PAYMENT_TYPES}
 
 
-@blueprint.app_template_filter("accounting_quantity")
-def quantity_filter(value: Decimal | None) -> str:
-    return "" if value is None else format_decimal(value, format="#,##0.####")
+pages.serve_assets(blueprint, ASSET_DIR, ASSETS)
 
-
-@blueprint.app_template_filter("accounting_price")
-def price_filter(value: Decimal | None) -> str:
-    return "" if value is None else format_decimal(value, format="#,##0.00##")
-
-
-@blueprint.get("/assets/<name>")
-@any_user
-def asset(name: str) -> Any:
-    if name not in ASSETS:
-        abort(404)
-    return send_from_directory(ASSET_DIR, name, max_age=3600)
-
-
-# --- shared by the pages --------------------------------------------------------------------------------
-
-
-def _actor_can(code: str) -> bool:
-    actor = g.get("officium_actor")
-    return bool(actor is not None and actor.has_permission(code))
-
-
-def _int_arg(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 18 else None
-
-
-def _plain(value: Decimal | None, places: int = 2) -> str:
-    """A Decimal as a form value: ``2`` for 2.0000, ``500.00`` for a price of 500.0000."""
-    if value is None:
-        return ""
-    if places == 0 or value != value.quantize(Decimal(1).scaleb(-places)):
-        text = f"{value.normalize():f}"
-        return text if places == 0 or "." in text else f"{text}.00"
-    return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
-
-
-def _cursor(column: Any) -> tuple[Any, int] | None:
-    try:
-        return decode_cursor(request.args.get("cursor"), column=column)
-    except ValidationError:
-        flash(_("That page link is no longer valid; showing the first page."), "error")
-        return None
-
-
-def _sort(allowed: Iterable[str], default: str) -> tuple[str, bool]:
-    sort = request.args.get("sort", default)
-    if sort not in allowed:
-        sort = default
-    # Newest first unless the user clicked a header.
-    return sort, request.args.get("dir", "desc") == "desc"
+# Shared with every department's pages (core.plugin_api.pages).
+_actor_can = pages.actor_can
+_int_arg = pages.int_arg
+_plain = pages.form_decimal
+_cursor = pages.cursor_arg
+_sort = pages.sort_args
 
 
 def _company_contact(session: Any, contact_id: int | None) -> Contact | None:
@@ -649,8 +598,8 @@ def invoice_pdf(invoice_id: int) -> Any:
         _company(session),
         money=filters["money"],
         date=filters["date"],
-        quantity=quantity_filter,
-        price=price_filter,
+        quantity=filters["quantity"],
+        price=filters["price"],
     )
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number or f"draft-{invoice.id}")
     return current_app.response_class(

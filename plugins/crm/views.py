@@ -16,14 +16,12 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import format_decimal
@@ -41,12 +39,11 @@ from core.plugin_api import (
     User,
     ValidationError,
     Widget,
-    any_user,
     charts,
     company_id_of,
     csv_response,
-    decode_cursor,
     get_session,
+    pages,
     require_permission,
     users,
     validation,
@@ -103,61 +100,14 @@ def crm_url_if_any(endpoint: str, **values: Any) -> str | None:
         return None
 
 
-@blueprint.app_template_filter("crm_number")
-def number_filter(value: Decimal | None) -> str:
-    """A quantity or a percentage without trailing zeros: ``2``, ``1.5``, ``12.25``."""
-    return "" if value is None else format_decimal(value, format="#,##0.####")
+pages.serve_assets(blueprint, ASSET_DIR, ASSETS)
 
-
-@blueprint.app_template_filter("crm_price")
-def price_filter(value: Decimal | None) -> str:
-    return "" if value is None else format_decimal(value, format="#,##0.00##")
-
-
-@blueprint.get("/assets/<name>")
-@any_user
-def asset(name: str) -> Any:
-    if name not in ASSETS:
-        abort(404)
-    return send_from_directory(ASSET_DIR, name, max_age=3600)
-
-
-# --- shared by the pages --------------------------------------------------------------------------------
-
-
-def _actor_can(code: str) -> bool:
-    actor = g.get("officium_actor")
-    return bool(actor is not None and actor.has_permission(code))
-
-
-def _int_arg(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 18 else None
-
-
-def _plain(value: Decimal | None, places: int = 2) -> str:
-    """A Decimal as a form value: ``2`` for a quantity of 2.0000, ``500.00`` for a price of 500.0000."""
-    if value is None:
-        return ""
-    if places == 0 or value != value.quantize(Decimal(1).scaleb(-places)):
-        text = f"{value.normalize():f}"
-        return text if places == 0 or "." in text else f"{text}.00"
-    return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
-
-
-def _cursor(column: Any) -> tuple[Any, int] | None:
-    try:
-        return decode_cursor(request.args.get("cursor"), column=column)
-    except ValidationError:
-        flash(_("That page link is no longer valid; showing the first page."), "error")
-        return None
-
-
-def _sort(allowed: Iterable[str], default: str) -> tuple[str, bool]:
-    sort = request.args.get("sort", default)
-    if sort not in allowed:
-        sort = default
-    return sort, request.args.get("dir", "desc") == "desc"
+# Shared with every department's pages (core.plugin_api.pages).
+_actor_can = pages.actor_can
+_int_arg = pages.int_arg
+_plain = pages.form_decimal
+_cursor = pages.cursor_arg
+_sort = pages.sort_args
 
 
 def _flash_error(exc: ValidationError | Conflict) -> None:
