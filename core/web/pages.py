@@ -58,6 +58,29 @@ def sort_args(allowed: Iterable[str], default: str) -> tuple[str, bool]:
     return sort, request.args.get("dir", "desc") == "desc"
 
 
+def contact_choices(session: Any, keep: Any = None, limit: int = 2000) -> list[Any]:
+    """Active contacts of the company for a select, by name, plus the one already chosen (``keep``)."""
+    from sqlalchemy import select
+
+    from core.context import company_id_of
+    from core.models import Contact
+
+    company_id = company_id_of(session)
+    contacts = list(
+        session.scalars(
+            select(Contact)
+            .where(Contact.company_id == company_id, Contact.active.is_(True))
+            .order_by(Contact.name, Contact.id)
+            .limit(limit)
+        )
+    )
+    chosen_id = int_arg(str(keep)) if keep not in (None, "") else None
+    chosen = session.get(Contact, chosen_id) if chosen_id is not None else None
+    if chosen is not None and chosen.company_id == company_id and chosen not in contacts:
+        contacts.insert(0, chosen)
+    return contacts
+
+
 def serve_assets(blueprint: Blueprint, folder: Path, names: Iterable[str]) -> None:
     """Serve a plugin's JS and CSS files at ``<prefix>/assets/<name>`` (endpoint ``<bp>.asset``).
 

@@ -27,7 +27,6 @@ from flask import (
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from core.plugin_api import (
@@ -132,19 +131,7 @@ def _company_contact(session: Any, contact_id: int | None) -> Contact | None:
 
 
 def _contact_choices(session: Any, keep: Any = None) -> list[Contact]:
-    """Active contacts of the company, by name (and the one already chosen, even if inactive)."""
-    contacts = list(
-        session.scalars(
-            select(Contact)
-            .where(Contact.company_id == company_id_of(session), Contact.active.is_(True))
-            .order_by(Contact.name, Contact.id)
-            .limit(2000)
-        )
-    )
-    chosen = _company_contact(session, _int_arg(str(keep)) if keep not in (None, "") else None)
-    if chosen is not None and chosen not in contacts:
-        contacts.insert(0, chosen)
-    return contacts
+    return pages.contact_choices(session, keep)
 
 
 def _user_choices(session: Any) -> list[User]:
