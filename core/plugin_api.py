@@ -92,11 +92,26 @@ def call_hook(session: Any, name: str, /, **kwargs: Any) -> list[Any]:
     return getattr(manager.hook, name)(**kwargs)
 
 
-def api_sort(value: str | None, allowed: dict[str, Any], default: str) -> tuple[str, bool]:
-    """Parse an API ``sort`` argument (``name``, ``-name`` for descending); unknown keys are a 422."""
+def api_sort(
+    value: str | None, allowed: dict[str, Any], default: str, *, newest_first: bool = False
+) -> tuple[str, bool]:
+    """Parse an API ``sort`` argument (``name``, ``-name`` for descending); unknown keys are a 422.
+
+    Without one, the list is ``default`` ascending, or descending with ``newest_first``.
+    """
     from core.api.resources import _sort
 
+    if not value:
+        return default, newest_first
     return _sort(value, allowed, default)
+
+
+def api_commit() -> None:
+    """Commit the request's work, then read back what was stored, so an API response shows the
+    values as a later GET will (amounts with their cents, defaults filled in)."""
+    session = get_session()
+    session.commit()
+    session.expire_all()
 
 
 def api_page(page: Page, dump: Any = None) -> dict[str, Any]:
@@ -113,6 +128,7 @@ __all__ = [
     "Role",
     "Strict",
     "any_user",
+    "api_commit",
     "api_page",
     "api_sort",
     "call_hook",

@@ -23,6 +23,7 @@ from core.plugin_api import (
     NotFound,
     ValidationError,
     actor_of,
+    api_commit,
     api_page,
     api_sort,
     check_permission,
@@ -79,14 +80,6 @@ from .services.reports import AGED_BUCKETS
 blueprint = Blueprint("accounting_api", __name__, url_prefix="/api/v1/accounting", description="Accounting")
 
 
-def _commit() -> None:
-    """Commit, then read back what was written, so a response shows amounts exactly as stored
-    (``"2.0000"`` whether the client sent ``"2"`` or ``"2.00"``), the same as a later GET."""
-    session = get_session()
-    session.commit()
-    session.expire_all()
-
-
 def _code(account: Account | None) -> str | None:
     return account.code if account is not None else None
 
@@ -131,7 +124,7 @@ def accounts_delete(code: str) -> None:
     with granting(session, "ledger.view"):
         account = ledger.get_account(session, code)
     ledger.delete_account(session, account)
-    _commit()
+    api_commit()
 
 
 # --- taxes ----------------------------------------------------------------------------------------
@@ -185,7 +178,7 @@ def taxes_list(args: dict[str, Any]) -> dict[str, Any]:
 def taxes_create(data: dict[str, Any]) -> dict[str, Any]:
     """Create a tax: a percent ``rate``, ``price_include``, ``scope`` (sale or purchase), ``account`` code."""
     tax = taxes.create_tax(get_session(), **data)
-    _commit()
+    api_commit()
     return _tax(tax)
 
 
@@ -204,7 +197,7 @@ def taxes_update(data: dict[str, Any], tax_id: int) -> dict[str, Any]:
     """Change a tax (posted documents keep their amounts); ``"active": false`` retires it."""
     session = get_session()
     tax = taxes.update_tax(session, taxes.get_tax(session, tax_id), **data)
-    _commit()
+    api_commit()
     return _tax(tax)
 
 
@@ -296,10 +289,7 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
     def list_(args: dict[str, Any]) -> dict[str, Any]:
         """Documents by keyset, newest first (``sort``: date, number, due_date, total, residual, id;
         ``-`` for descending); filters ``state``, ``contact_id``, ``q``, ``date_from``, ``date_to``."""
-        if args["sort"]:
-            sort, descending = api_sort(args["sort"], invoices.INVOICE_SORTS, "date")
-        else:
-            sort, descending = "date", True  # newest first
+        sort, descending = api_sort(args["sort"], invoices.INVOICE_SORTS, "date", newest_first=True)
         page = invoices.list_invoices(
             get_session(),
             kinds=kinds,
@@ -324,7 +314,7 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
         invoice = invoices.create_invoice(session, data)
         if post:
             invoices.post_invoice(session, invoice)
-        _commit()
+        api_commit()
         return _invoice(invoice)
 
     @blueprint.route(f"/{collection}/<int:document_id>", methods=["GET"], endpoint=f"{endpoint}_get")
@@ -340,7 +330,7 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
     def update(data: dict[str, Any], document_id: int) -> dict[str, Any]:
         """Change a draft (``lines`` replace them all); a posted document is 409: credit it instead."""
         invoice = invoices.update_invoice(get_session(), fetch(document_id), data)
-        _commit()
+        api_commit()
         return _invoice(invoice)
 
     @blueprint.route(f"/{collection}/<int:document_id>", methods=["DELETE"], endpoint=f"{endpoint}_delete")
@@ -349,7 +339,7 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
     def delete(document_id: int) -> None:
         """Delete a draft; a posted document is 409."""
         invoices.delete_invoice(get_session(), fetch(document_id))
-        _commit()
+        api_commit()
 
     @blueprint.route(f"/{collection}/<int:document_id>/post", methods=["POST"], endpoint=f"{endpoint}_post")
     @blueprint.response(200, InvoiceSchema)
@@ -357,7 +347,7 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
     def post(document_id: int) -> dict[str, Any]:
         """Number and post a draft (no lines, a locked date...: 422 with field errors)."""
         invoice = invoices.post_invoice(get_session(), fetch(document_id))
-        _commit()
+        api_commit()
         return _invoice(invoice)
 
     @blueprint.route(
@@ -377,7 +367,7 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
         )
         if data["post"]:
             invoices.post_invoice(session, credit)
-        _commit()
+        api_commit()
         return _invoice(credit)
 
     @blueprint.route(f"/{collection}/<int:document_id>/apply", methods=["POST"], endpoint=f"{endpoint}_apply")
@@ -390,7 +380,7 @@ def _documents(collection: str, kinds: Sequence[str], create_schema: Any, label:
         ``{"invoice_id", "amount"?}``; the amount defaults to what both can take. Returns the credit note."""
         credit = fetch(document_id)
         invoices.apply_credit_note(get_session(), credit, data["invoice_id"], data.get("amount"))
-        _commit()
+        api_commit()
         return _invoice(credit)
 
     @blueprint.route(f"/{collection}/<int:document_id>/pdf", methods=["GET"], endpoint=f"{endpoint}_pdf")
@@ -459,10 +449,7 @@ def _payment(payment: Payment) -> dict[str, Any]:
 @require_permission("accounting.view")
 def payments_list(args: dict[str, Any]) -> dict[str, Any]:
     """Payments by keyset, newest first (``sort``: date, amount, id; ``-`` for descending)."""
-    if args["sort"]:
-        sort, descending = api_sort(args["sort"], payments.PAYMENT_SORTS, "date")
-    else:
-        sort, descending = "date", True
+    sort, descending = api_sort(args["sort"], payments.PAYMENT_SORTS, "date", newest_first=True)
     page = payments.list_payments(
         get_session(),
         sort=sort,
@@ -483,7 +470,7 @@ def payments_create(data: dict[str, Any]) -> dict[str, Any]:
     """Register money received or paid and settle documents with it (more than a document's
     residual is 422); without ``allocations`` it is a payment on account."""
     payment = payments.register_payment(get_session(), data)
-    _commit()
+    api_commit()
     return _payment(payment)
 
 
@@ -502,7 +489,7 @@ def payments_unreconcile(payment_id: int) -> dict[str, Any]:
     session = get_session()
     payment = payments.get_payment(session, payment_id)
     payments.unreconcile_payment(session, payment)
-    _commit()
+    api_commit()
     return _payment(payment)
 
 
@@ -516,7 +503,7 @@ def payments_allocate(data: dict[str, Any], payment_id: int) -> dict[str, Any]:
     payment = payments.allocate_payment(
         session, payments.get_payment(session, payment_id), data["allocations"]
     )
-    _commit()
+    api_commit()
     return _payment(payment)
 
 
@@ -528,7 +515,7 @@ def payments_cancel(data: dict[str, Any], payment_id: int) -> dict[str, Any]:
     """Unreconcile the payment and reverse its entry (e.g. a bounced cheque)."""
     session = get_session()
     payment = payments.cancel_payment(session, payments.get_payment(session, payment_id), date=data["date"])
-    _commit()
+    api_commit()
     return _payment(payment)
 
 
@@ -728,7 +715,7 @@ def statements_import(data: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:  # the service speaks of a file; here the file is the "csv" field
         fields = {("csv" if key == "file" else key): messages for key, messages in exc.fields.items()}
         raise ValidationError(exc.message, fields=fields) from None
-    _commit()
+    api_commit()
     return _statement(statement)
 
 
@@ -747,7 +734,7 @@ def statements_get(statement_id: int) -> dict[str, Any]:
 def statements_match(data: dict[str, Any], statement_id: int, line_id: int) -> dict[str, Any]:
     """Register the line's money as a payment of an open document."""
     line = statements.match_line(get_session(), _statement_line_of(statement_id, line_id), data["invoice_id"])
-    _commit()
+    api_commit()
     return _statement_line(line)
 
 
@@ -760,7 +747,7 @@ def statements_book(data: dict[str, Any], statement_id: int, line_id: int) -> di
     line = statements.book_line(
         get_session(), _statement_line_of(statement_id, line_id), data["account"], data["memo"]
     )
-    _commit()
+    api_commit()
     return _statement_line(line)
 
 
@@ -783,5 +770,5 @@ def lock_date_get() -> dict[str, Any]:
 def lock_date_set(data: dict[str, Any]) -> dict[str, Any]:
     """Close the books through a date (``null`` reopens them)."""
     company = periods.lock_period(get_session(), data["lock_date"])
-    _commit()
+    api_commit()
     return {"lock_date": company.lock_date}

@@ -18,6 +18,7 @@ from core.plugin_api import (
     User,
     ValidationError,
     actor_of,
+    api_commit,
     api_page,
     api_sort,
     decode_cursor,
@@ -65,21 +66,8 @@ from .services import activities, deals, forecast, leads, pipeline, quotes
 blueprint = Blueprint("crm_api", __name__, url_prefix="/api/v1/crm", description="CRM")
 
 
-def _commit() -> None:
-    """Commit, then read back what was written, so a response shows the stored values (amounts
-    with their cents, a probability taken from the stage), the same as a later GET."""
-    session = get_session()
-    session.commit()
-    session.expire_all()
-
-
 def _name(user: User | None) -> str | None:
     return (user.name or user.email) if user is not None else None
-
-
-def _ordering(value: str | None, sorts: dict[str, Any]) -> tuple[str, bool]:
-    """``sort`` (``-`` for descending) among ``sorts``; newest first by default."""
-    return api_sort(value, sorts, "id") if value else ("id", True)
 
 
 # --- leads ----------------------------------------------------------------------------------------
@@ -112,7 +100,7 @@ def _lead(lead: Lead) -> dict[str, Any]:
 def leads_list(args: dict[str, Any]) -> dict[str, Any]:
     """Leads by keyset, newest first (``sort``: id, name, created_at, status; ``-`` for descending);
     ``q`` matches the name, company and email; ``status`` and ``owner_id`` filter."""
-    sort, descending = _ordering(args["sort"], leads.LEAD_SORTS)
+    sort, descending = api_sort(args["sort"], leads.LEAD_SORTS, "id", newest_first=True)
     page = leads.list_leads(
         get_session(),
         sort=sort,
@@ -133,7 +121,7 @@ def leads_list(args: dict[str, Any]) -> dict[str, Any]:
 def leads_create(data: dict[str, Any]) -> dict[str, Any]:
     """Capture a lead (``source``: web, referral, event, campaign, email, phone, other)."""
     lead = leads.create_lead(get_session(), data)
-    _commit()
+    api_commit()
     return _lead(lead)
 
 
@@ -155,7 +143,7 @@ def leads_import(data: dict[str, Any]) -> dict[str, Any]:
         fields = {("csv" if key == "file" else key): messages for key, messages in exc.fields.items()}
         raise ValidationError(exc.message, fields=fields) from None
     if not data["preview"]:
-        _commit()
+        api_commit()
     return {
         "preview": data["preview"],
         "total": preview.total,
@@ -181,7 +169,7 @@ def leads_update(data: dict[str, Any], lead_id: int) -> dict[str, Any]:
     """Change an open lead; a qualified or disqualified one is 409."""
     session = get_session()
     lead = leads.update_lead(session, leads.get_lead(session, lead_id), data)
-    _commit()
+    api_commit()
     return _lead(lead)
 
 
@@ -224,7 +212,7 @@ def leads_qualify(data: dict[str, Any], lead_id: int) -> dict[str, Any]:
             (key if key == "contact_id" else f"deal.{key}"): messages for key, messages in exc.fields.items()
         }
         raise ValidationError(exc.message, fields=fields) from None
-    _commit()
+    api_commit()
     return _lead(lead)
 
 
@@ -236,7 +224,7 @@ def leads_disqualify(data: dict[str, Any], lead_id: int) -> dict[str, Any]:
     """Close a lead that will not buy; ``reason`` is required."""
     session = get_session()
     lead = leads.disqualify_lead(session, leads.get_lead(session, lead_id), data["reason"])
-    _commit()
+    api_commit()
     return _lead(lead)
 
 
@@ -283,7 +271,7 @@ def stages_create(data: dict[str, Any]) -> dict[str, Any]:
     except NotFound:
         raise ValidationError("unknown pipeline", fields={"pipeline_id": ["no such pipeline"]}) from None
     stage = pipeline.create_stage(session, found, **data)
-    _commit()
+    api_commit()
     return _stage(stage)
 
 
@@ -295,7 +283,7 @@ def stages_update(data: dict[str, Any], stage_id: int) -> dict[str, Any]:
     """Rename, reorder or re-weight a stage (deals already there keep their probability)."""
     session = get_session()
     stage = pipeline.update_stage(session, pipeline.get_stage(session, stage_id), **data)
-    _commit()
+    api_commit()
     return _stage(stage)
 
 
@@ -306,7 +294,7 @@ def stages_delete(stage_id: int) -> None:
     """Delete a stage no deal is in; one with deals is 409."""
     session = get_session()
     pipeline.delete_stage(session, pipeline.get_stage(session, stage_id))
-    _commit()
+    api_commit()
 
 
 # --- deals ----------------------------------------------------------------------------------------
@@ -344,7 +332,7 @@ def deals_list(args: dict[str, Any]) -> dict[str, Any]:
     """Deals by keyset, newest first (``sort``: id, title, expected_revenue, expected_close,
     probability; ``-`` for descending); filters ``q``, ``state``, ``stage_id``, ``owner_id``,
     ``contact_id``."""
-    sort, descending = _ordering(args["sort"], deals.DEAL_SORTS)
+    sort, descending = api_sort(args["sort"], deals.DEAL_SORTS, "id", newest_first=True)
     page = deals.list_deals(
         get_session(),
         sort=sort,
@@ -364,7 +352,7 @@ def deals_create(data: dict[str, Any]) -> dict[str, Any]:
     """Create a deal in the pipeline's first stage (or ``stage``); the probability defaults to the
     stage's. Created in a won stage, it is won at once (accounting drafts its invoice)."""
     deal = deals.create_deal(get_session(), data)
-    _commit()
+    api_commit()
     return _deal(deal)
 
 
@@ -383,7 +371,7 @@ def deals_update(data: dict[str, Any], deal_id: int) -> dict[str, Any]:
     """Change a deal; a new ``stage`` is a move (see ``POST /deals/{deal_id}/move``)."""
     session = get_session()
     deal = deals.update_deal(session, deals.get_deal(session, deal_id), data)
-    _commit()
+    api_commit()
     return _deal(deal)
 
 
@@ -394,7 +382,7 @@ def deals_delete(deal_id: int) -> None:
     """Delete a deal with its quotes and activities."""
     session = get_session()
     deals.delete_deal(session, deals.get_deal(session, deal_id))
-    _commit()
+    api_commit()
 
 
 @blueprint.route("/deals/<int:deal_id>/move", methods=["POST"])
@@ -408,7 +396,7 @@ def deals_move(data: dict[str, Any], deal_id: int) -> dict[str, Any]:
     deal = deals.move_deal(
         session, deals.get_deal(session, deal_id), data["stage"], lost_reason=data["lost_reason"]
     )
-    _commit()
+    api_commit()
     return _deal(deal)
 
 
@@ -473,7 +461,7 @@ def activities_create(data: dict[str, Any]) -> dict[str, Any]:
     """Plan a call, meeting, email or task on a deal, a lead or a contact, for its ``assignee_id``
     (the creator by default)."""
     activity = activities.create_activity(get_session(), data)
-    _commit()
+    api_commit()
     return _activity(activity)
 
 
@@ -494,7 +482,7 @@ def activities_done(data: dict[str, Any], activity_id: int) -> dict[str, Any]:
     activity = activities.complete_activity(
         session, activities.get_activity(session, activity_id), notes=data["notes"]
     )
-    _commit()
+    api_commit()
     return _activity(activity)
 
 
@@ -550,7 +538,7 @@ def deal_quotes_create(data: dict[str, Any], deal_id: int) -> dict[str, Any]:
     line's total is quantity x unit price less its ``discount`` percent, rounded to cents."""
     session = get_session()
     quote = quotes.create_quote(session, deals.get_deal(session, deal_id), data)
-    _commit()
+    api_commit()
     return _quote(quote)
 
 
@@ -569,7 +557,7 @@ def quotes_update(data: dict[str, Any], quote_id: int) -> dict[str, Any]:
     """Change a draft (``lines`` replace them all); a sent, accepted or declined quote is 409."""
     session = get_session()
     quote = quotes.update_quote(session, quotes.get_quote(session, quote_id), data)
-    _commit()
+    api_commit()
     return _quote(quote)
 
 
@@ -580,7 +568,7 @@ def quotes_send(quote_id: int) -> dict[str, Any]:
     """Mark a draft quote sent to the customer."""
     session = get_session()
     quote = quotes.send_quote(session, quotes.get_quote(session, quote_id))
-    _commit()
+    api_commit()
     return _quote(quote)
 
 
@@ -592,7 +580,7 @@ def quotes_accept(quote_id: int) -> dict[str, Any]:
     enabled, drafts its invoice)."""
     session = get_session()
     quote = quotes.accept_quote(session, quotes.get_quote(session, quote_id))
-    _commit()
+    api_commit()
     return _quote(quote)
 
 
@@ -603,7 +591,7 @@ def quotes_decline(quote_id: int) -> dict[str, Any]:
     """The customer said no; the deal stays where it is."""
     session = get_session()
     quote = quotes.decline_quote(session, quotes.get_quote(session, quote_id))
-    _commit()
+    api_commit()
     return _quote(quote)
 
 

@@ -210,7 +210,7 @@ def account_tree(session: Session) -> list[AccountNode]:
 
 def _referenced_accounts(session: Session, company_id: int) -> set[int]:
     """Accounts that taxes, settings, bank journals or document lines point at."""
-    from ..models import InvoiceLine
+    from ..models import Invoice, InvoiceLine
 
     found: set[int] = set()
     found.update(session.scalars(select(Tax.account_id).where(Tax.company_id == company_id)))
@@ -225,5 +225,12 @@ def _referenced_accounts(session: Session, company_id: int) -> set[int]:
                 settings.expense_account_id,
             )
         )
-    found.update(session.scalars(select(InvoiceLine.account_id).distinct()))
+    found.update(
+        session.scalars(
+            select(InvoiceLine.account_id)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.company_id == company_id)
+            .distinct()
+        )
+    )
     return found
