@@ -128,6 +128,7 @@ class _PgDatabases:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def drop(self, url: str) -> None:
+        _dispose_apps_on(url)
         self._drop(make_url(url).database)
 
     def close(self) -> None:
@@ -200,6 +201,17 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield f"sqlite:///{tmp_path / 'empty.db'}"
 
 
+# Apps built by ``make_app``, by database URL. A PostgreSQL database is dropped
+# WITH (FORCE) at teardown; its apps' pools are closed first so that no pooled
+# connection is killed under them and later fails (and logs) when collected.
+_apps_on: dict[str, list[Flask]] = {}
+
+
+def _dispose_apps_on(url: str) -> None:
+    for app in _apps_on.pop(url, []):
+        officium(app).db.dispose()
+
+
 @pytest.fixture
 def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Build apps (several may share one database, like worker processes); disposed after the test."""
@@ -215,11 +227,15 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
         }
         app = create_app(settings)
         apps.append(app)
+        _apps_on.setdefault(database_url, []).append(app)
         return app
 
     yield factory
     for app in apps:
         officium(app).db.dispose()
+        for url_apps in _apps_on.values():
+            if app in url_apps:
+                url_apps.remove(app)
 
 
 @pytest.fixture
