@@ -31,7 +31,7 @@ from core.models import Account, Company, Contact, Journal, JournalEntry, Journa
 from core.pagination import Page, decode_cursor, keyset_page
 from core.permissions import check_permission, has_permission, require_permission
 from core.plugins import PluginInfo
-from core.services import companies, contacts, ledger, users
+from core.services import companies, contacts, ledger, notifications, users
 from core.services.ledger import EntryInput, LineInput, post_entries, post_entry, reverse_entry
 from core.web import charts, pages
 from core.web.downloads import csv_response
@@ -138,6 +138,7 @@ __all__ = [
     "decode_cursor",
     "granting",
     "keyset_page",
+    "notifications",
     "pages",
     "public",
     "users",

@@ -23,7 +23,11 @@ from core.api.schemas import (
     JournalPage,
     JournalSchema,
     ListQuery,
+    MarkedRead,
     MeSchema,
+    NotificationPage,
+    NotificationQuery,
+    NotificationSchema,
     PluginSchema,
     ReverseRequest,
     RolePage,
@@ -45,6 +49,7 @@ from core.pagination import Page, decode_cursor, keyset_page
 from core.permissions import require_permission
 from core.services import contacts as contact_service
 from core.services import ledger as ledger_service
+from core.services import notifications as notification_service
 from core.services import users as user_service
 from core.web.guards import any_user, public
 from core.web.ratelimit import TooManyAttempts
@@ -627,4 +632,52 @@ def trial_balance(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-BLUEPRINTS = [auth, me_blp, plugins_blp, contacts_blp, users_blp, roles_blp, ledger_blp]
+# --- messages ----------------------------------------------------------------------------------------
+
+notifications_blp = Blueprint(
+    "api_notifications", __name__, url_prefix=f"{API}/notifications", description="Messages to the caller"
+)
+NOTIFICATION_FIELDS = ("id", "title", "body", "url", "source", "created_at", "read_at")
+
+
+def _notification(notification: Any) -> dict[str, Any]:
+    return {k: getattr(notification, k) for k in NOTIFICATION_FIELDS}
+
+
+@notifications_blp.route("", methods=["GET"])
+@notifications_blp.arguments(NotificationQuery, location="query")
+@notifications_blp.response(200, NotificationPage)
+@any_user
+def notifications_list(args: dict[str, Any]) -> dict[str, Any]:
+    """The caller's messages in the current company, newest first (``unread=true`` for unread only)."""
+    from core.models import Notification
+
+    page = notification_service.my_notifications(
+        get_session(),
+        unread_only=args["unread"],
+        limit=args["limit"],
+        after=decode_cursor(args["cursor"], Notification.id),
+    )
+    return _page(page, _notification)
+
+
+@notifications_blp.route("/<int:notification_id>/read", methods=["POST"])
+@notifications_blp.response(200, NotificationSchema)
+@any_user
+def notifications_read(notification_id: int) -> dict[str, Any]:
+    session = get_session()
+    notification_service.mark_read(session, notification_id)
+    _commit()
+    return _notification(notification_service.get_mine(session, notification_id))
+
+
+@notifications_blp.route("/read-all", methods=["POST"])
+@notifications_blp.response(200, MarkedRead)
+@any_user
+def notifications_read_all() -> dict[str, Any]:
+    count = notification_service.mark_read(get_session())
+    _commit()
+    return {"marked": count}
+
+
+BLUEPRINTS = [auth, me_blp, plugins_blp, contacts_blp, users_blp, roles_blp, ledger_blp, notifications_blp]

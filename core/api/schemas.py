@@ -278,3 +278,31 @@ class TrialBalanceSchema(Strict):
     total_credit = Amount()
     date_from = fields.Date(allow_none=True)
     date_to = fields.Date(allow_none=True)
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+class NotificationSchema(Strict):
+    id = fields.Integer(dump_only=True)
+    title = fields.String()
+    body = fields.String()
+    url = fields.String()
+    source = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationPage(Strict):
+    items = fields.List(fields.Nested(NotificationSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class NotificationQuery(Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    unread = fields.Boolean(load_default=False)
+
+
+class MarkedRead(Strict):
+    marked = fields.Integer()

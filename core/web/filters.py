@@ -63,10 +63,21 @@ def menu() -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: (first[i["section"]], i["section"], i["order"], i["label"]))
 
 
+def unread_messages() -> int:
+    """The signed-in user's unread notifications, for the header."""
+    from core.app import get_session
+    from core.services import notifications
+
+    if g.get("officium_actor") is None:
+        return 0
+    return notifications.unread_count(get_session())
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.filters["price"] = price
     app.jinja_env.globals["menu"] = menu
+    app.jinja_env.globals["unread_messages"] = unread_messages
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")

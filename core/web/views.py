@@ -802,3 +802,46 @@ def _role_form(role_id: int | None) -> Any:
     return render_template(
         "core/role_form.html", data=data, errors=errors, role=role, grouped=_permissions_by_plugin()
     ), 422 if errors else 200
+
+
+# --- messages (in-app notifications) ----------------------------------------------------------------
+
+
+@blueprint.get("/messages")
+@any_user
+def notifications() -> Any:
+    from core.models import Notification
+    from core.services import notifications as notification_service
+    from core.web.pages import cursor_arg
+
+    unread_only = request.args.get("unread") == "1"
+    page = notification_service.my_notifications(
+        get_session(), unread_only=unread_only, after=cursor_arg(Notification.id)
+    )
+    return render_template("core/messages.html", page=page, unread_only=unread_only)
+
+
+@blueprint.post("/messages/<int:notification_id>/open")
+@any_user
+def notification_open(notification_id: int) -> Any:
+    """Mark a message read and follow its link (or come back to the list)."""
+    from core.services import notifications as notification_service
+
+    session = get_session()
+    notification = notification_service.get_mine(session, notification_id)
+    target = notification.url
+    notification_service.mark_read(session, notification_id)
+    session.commit()
+    return redirect(_safe_next(target) if target else url_for("core.notifications"))
+
+
+@blueprint.post("/messages/read-all")
+@any_user
+def notifications_read_all() -> Any:
+    from core.services import notifications as notification_service
+
+    session = get_session()
+    count = notification_service.mark_read(session)
+    session.commit()
+    flash(_("%(n)s messages marked as read.", n=count), "success")
+    return redirect(url_for("core.notifications"))
