@@ -1,0 +1,5 @@
+"""HR API: org (being written)."""
+
+from __future__ import annotations
+
+from . import blueprint  # noqa: F401
