@@ -218,6 +218,9 @@ EVERY_ROUTE = [
     ("post", "/ledger/entries/1/post"),
     ("post", "/ledger/entries/1/reverse"),
     ("get", "/ledger/trial-balance"),
+    ("get", "/notifications"),
+    ("post", "/notifications/1/read"),
+    ("post", "/notifications/read-all"),
 ]
 
 
@@ -320,9 +323,16 @@ def test_each_route_declares_the_expected_permission(app: Any) -> None:
         endpoint, _args = adapter.match(API + template.format(**ids), method=method.upper())
         assert getattr(app.view_functions[endpoint], "officium_permission", None) == code, endpoint
     listed = {(method, template.format(**ids)) for method, template in PERMISSION_OF}
-    assert listed == {route for route in EVERY_ROUTE if route[1] not in ("/me", "/plugins")}
-    for path in ("/me", "/plugins"):
-        endpoint, _args = adapter.match(API + path, method="GET")
+    for_anyone = {
+        ("get", "/me"),
+        ("get", "/plugins"),
+        ("get", "/notifications"),
+        ("post", "/notifications/1/read"),
+        ("post", "/notifications/read-all"),
+    }
+    assert listed == set(EVERY_ROUTE) - for_anyone
+    for method, path in for_anyone:
+        endpoint, _args = adapter.match(API + path, method=method.upper())
         assert access_of(app.view_functions[endpoint]) == "any_user"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from core.models import Contact, User
+from core.services import notifications
 from core.testing import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, login, make_user
 from core.web.guards import access_of
 from tests.core.web_helpers import (
@@ -49,7 +50,10 @@ def world(ext: Any) -> dict[str, int]:
     user = make_user(ext, "clerk@test.example", permissions=("contacts.view",))
     account = fetch(ext, Account, Account.code == "6000").id
     role = fetch(ext, Role, Role.name == "role-for-clerk@test.example").id
+    with system_session(ext) as session:
+        message = notifications.notify(session, user, "Welcome")[0].id
     return {
+        "message": message,
         "contact": contact,
         "posted": posted,
         "draft": draft,
@@ -129,6 +133,9 @@ ROUTES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("POST", "/admin/roles/new", "roles.manage", {"name": "auditor", "permissions": ["ledger.view"]}),
     ("GET", "/admin/roles/{role}", "roles.manage", {}),
     ("POST", "/admin/roles/{role}", "roles.manage", {"description": "x", "permissions": ["ledger.view"]}),
+    ("GET", "/messages", "any_user", {}),
+    ("POST", "/messages/{message}/open", "any_user", {}),
+    ("POST", "/messages/read-all", "any_user", {}),
 ]
 
 
