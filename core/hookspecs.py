@@ -152,7 +152,13 @@ def officium_deal_won(deal: Any, session: Any) -> None:
 
 @hookspec
 def officium_employee_hired(employee: Any, session: Any) -> None:
-    """An employee was hired; called inside the hiring transaction."""
+    """An employee was hired; called inside the hiring transaction.
+
+    ``employee`` has at least ``id``, ``number``, ``contact_id`` (the person, a core
+    contact), ``user_id`` (their login, or None), ``hire_date``, ``department_id``
+    and ``company_id``. HR calls it for every new employee, whether entered
+    directly or hired from an applicant. Raising aborts the hire.
+    """
 
 
 # --- Data --------------------------------------------------------------------------------------

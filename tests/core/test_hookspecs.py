@@ -21,7 +21,6 @@ HOOKSPECS_FILE = CORE / "hookspecs.py"
 # list short; test_hooks_core_does_not_call_are_listed_accurately fails once core calls one.
 NOT_CALLED_BY_CORE_YET = {
     "officium_extensible_models",
-    "officium_employee_hired",
 }
 
 
