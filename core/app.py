@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, request
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from core import events
 from core.context import MANAGER, set_actor
@@ -76,10 +77,22 @@ def get_session() -> Session:
     return officium().session()
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: at most :data:`core.validation.MAX_ID`, so ``/contacts/3000000000``
+    is a 404 like any unknown id instead of an out-of-range error from PostgreSQL."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        from core.validation import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build an Officium application (used by ``officium``, gunicorn and tests)."""
     instance_path = Path((config or {}).get("OFFICIUM_INSTANCE_PATH") or default_instance_path())
     app = Flask("core", instance_path=str(instance_path), instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_mapping(
         OFFICIUM_DATABASE_URL=default_database_url(instance_path),
         OFFICIUM_SECRET_KEY=DEV_SECRET_KEY,

@@ -17,6 +17,7 @@ from sqlalchemy import Select, literal, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.errors import ValidationError
+from core.validation import MAX_ID
 
 MAX_LIMIT = 500
 
@@ -97,7 +98,7 @@ def _invalid_cursor() -> ValidationError:
     return ValidationError("invalid cursor", fields={"cursor": ["is not a cursor from this list"]})
 
 
-_MAX_ID = 2**63
+_MAX_ID = 2**63  # a BIGINT value (amounts in minor units)
 
 
 def check_cursor(after: tuple[Any, int], column: Any) -> None:
@@ -107,7 +108,7 @@ def check_cursor(after: tuple[Any, int], column: Any) -> None:
     out-of-range parameter (an error there, a 500 here), or silently misorder.
     """
     value, last_id = after
-    if not -_MAX_ID <= last_id < _MAX_ID:
+    if not 0 < last_id <= MAX_ID:
         raise _invalid_cursor()
     if value is None:
         return

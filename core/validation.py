@@ -97,12 +97,21 @@ def parse_text(
     return text
 
 
+# Row ids are INTEGER columns: 32-bit on PostgreSQL. A larger number sent as an id cannot name a
+# row, and sent to PostgreSQL it is an "integer out of range" error rather than "not found".
+MAX_ID = 2**31 - 1
+
+
 def parse_id(value: Any) -> int | None:
+    """A row id from an int or a string of ASCII digits, else None (also for 0, negatives and
+    numbers beyond :data:`MAX_ID`, which no row can have)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
-    return None
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip()) if len(value.strip()) < 20 else 0
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def lock_row(session: Session, record: Any) -> None:
@@ -120,7 +129,7 @@ def lock_row(session: Session, record: Any) -> None:
 def company_contact(session: Session, value: Any, field: str, errors: dict[str, list[str]]) -> Contact | None:
     """A contact of the current company by id, else a field message."""
     contact_id = parse_id(value)
-    contact = session.get(Contact, contact_id) if contact_id is not None and contact_id < 2**62 else None
+    contact = session.get(Contact, contact_id) if contact_id is not None else None
     if contact is None or contact.company_id != company_id_of(session):
         errors[field] = ["no such contact"]
         return None

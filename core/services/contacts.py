@@ -16,6 +16,7 @@ from core.events import emit
 from core.models import Contact, ContactTag, JournalLine
 from core.pagination import Page, keyset_page
 from core.permissions import require_permission
+from core.validation import parse_id
 
 KINDS = ("person", "organization")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -101,7 +102,7 @@ def _clean(
         out["active"] = data["active"]
     if "parent_id" in data and data["parent_id"] is not None:
         parent_id = data["parent_id"]
-        parent = session.get(Contact, parent_id) if isinstance(parent_id, int) else None
+        parent = session.get(Contact, parent_id) if parse_id(parent_id) == parent_id else None
         if parent is None or parent.company_id != company_id:
             errors["parent_id"] = ["no such contact"]
         elif parent.kind != "organization":
@@ -199,7 +200,7 @@ def create_contacts(
 @require_permission("contacts.view")
 def get_contact(session: Session, contact_id: int) -> Contact:
     """A contact of the current company, or NotFound (other companies' ids are not revealed)."""
-    contact = session.get(Contact, contact_id) if isinstance(contact_id, int) else None
+    contact = session.get(Contact, contact_id) if parse_id(contact_id) == contact_id else None
     if contact is None or contact.company_id != company_id_of(session):
         raise NotFound(f"contact {contact_id} not found")
     return contact

@@ -38,6 +38,7 @@ from core.models import (
 from core.pagination import Page, keyset_page
 from core.permissions import check_permission, require_permission
 from core.services.companies import fiscal_year
+from core.validation import parse_id
 
 ZERO = Decimal("0.00")
 POSTED_STATES = ("posted", "reversed")
@@ -415,7 +416,7 @@ def list_journals(session: Session) -> list[Journal]:
 
 @require_permission("ledger.view")
 def get_entry(session: Session, entry_id: int) -> JournalEntry:
-    entry = session.get(JournalEntry, entry_id) if isinstance(entry_id, int) else None
+    entry = session.get(JournalEntry, entry_id) if parse_id(entry_id) == entry_id else None
     if entry is None or entry.company_id != company_id_of(session):
         raise NotFound(f"journal entry {entry_id} not found")
     return entry

@@ -17,6 +17,7 @@ from core.db import utcnow
 from core.errors import NotFound, ValidationError
 from core.models import Notification, User
 from core.pagination import Page, keyset_page
+from core.validation import parse_id
 
 TITLE_LIMIT = 200
 BODY_LIMIT = 2000
@@ -114,7 +115,9 @@ def my_notifications(
 
 def get_mine(session: Session, notification_id: int) -> Notification:
     """One of the acting user's messages; another user's is "not found"."""
-    notification = session.get(Notification, notification_id) if 0 < notification_id < 2**62 else None
+    notification = (
+        session.get(Notification, notification_id) if parse_id(notification_id) == notification_id else None
+    )
     if (
         notification is None
         or notification.user_id != _me(session)

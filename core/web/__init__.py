@@ -15,6 +15,7 @@ from flask import Flask, g, jsonify, render_template, request
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from core.context import set_actor
@@ -170,15 +171,30 @@ def _install_error_handlers(app: Flask) -> None:
             return body, status, {"Allow": ", ".join(exc.valid_methods)}
         return response
 
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: DataError) -> Any:
+        # A value the database cannot hold (a number or text beyond its column) that validation let
+        # through: the user's input, so a 422; logged so the missing check gets added.
+        _rollback()
+        log.warning("value refused by the database on %s %s: %s", request.method, request.path, exc.orig)
+        return error_response(422, "validation_error", "A value is out of range or too long.")
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             return _http(exc)
+        _rollback()  # the error page reads the menu: not through a failed transaction
         error_id = g.get("request_id") or uuid.uuid4().hex[:16]
         log.exception("unexpected error %s on %s %s", error_id, request.method, request.path)
         return error_response(
             500, "internal_error", f"Something went wrong on our side. Error id: {error_id}"
         )
+
+
+def _rollback() -> None:
+    session = g.get("officium_session")
+    if session is not None:
+        session.rollback()
 
 
 def _http_code(exc: HTTPException) -> str:

@@ -80,7 +80,9 @@ def test_a_message_title_is_escaped(ext, ann):
     assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
 
 
-@pytest.mark.parametrize("url", ["https://evil.example/", "//evil.example", "/\\evil", "/a\tb", "javascript:x"])
+@pytest.mark.parametrize(
+    "url", ["https://evil.example/", "//evil.example", "/\\evil", "/a\tb", "javascript:x"]
+)
 def test_a_link_outside_the_app_is_refused(ext, url):
     user_id = make_user_id(ext)
     with pytest.raises(ValidationError) as raised:
