@@ -78,8 +78,18 @@ def get_session() -> Session:
 
 
 class RowIdConverter(IntegerConverter):
-    """``<int:...>`` in every route: at most :data:`core.validation.MAX_ID`, so ``/contacts/3000000000``
-    is a 404 like any unknown id instead of an out-of-range error from PostgreSQL."""
+    """``<int:...>`` in every route matches only numbers up to :data:`core.validation.MAX_ID`.
+
+    So ``/contacts/3000000000`` is a 404 like any unknown id, for every method, instead of an
+    out-of-range error from PostgreSQL. It is done in the pattern, not in ``to_python``: a value
+    refused there makes werkzeug answer 405 when another method's rule has the same path.
+    """
+
+    # 0 .. 2147483647, digit by digit.
+    regex = (
+        r"(?:\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+        r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])"
+    )
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
         from core.validation import MAX_ID

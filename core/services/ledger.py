@@ -117,8 +117,23 @@ class _Lookup:
             self._journals = {j.code: j for j in rows} | {j.id: j for j in rows}
         return self._journals.get(ref) if isinstance(ref, str | int) and not isinstance(ref, bool) else None
 
+    def load_contacts(self, contact_ids: Iterable[Any]) -> None:
+        """Check many lines' contacts with one query (a payroll entry has a line per employee)."""
+        wanted = {c for c in contact_ids if c is not None and parse_id(c) == c and c not in self._contacts}
+        found: set[int] = set()
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            found.update(
+                self.session.scalars(
+                    select(Contact.id).where(Contact.id.in_(chunk), Contact.company_id == self.company_id)
+                )
+            )
+        for contact_id in wanted:
+            self._contacts[contact_id] = contact_id in found
+
     def contact_exists(self, contact_id: Any) -> bool:
-        if not isinstance(contact_id, int) or isinstance(contact_id, bool):
+        if contact_id is None or parse_id(contact_id) != contact_id:
             return False
         if contact_id not in self._contacts:
             found = self.session.scalar(
@@ -198,6 +213,10 @@ def _clean_entry(lookup: _Lookup, data: EntryInput | Mapping[str, Any], *, balan
         errors["lines"] = ["an entry needs at least two lines"]
         raw_lines = raw_lines or []
     lines: list[_CleanLine] = []
+    lookup.load_contacts(
+        raw.get("contact_id") if isinstance(raw, Mapping) else getattr(raw, "contact_id", None)
+        for raw in raw_lines
+    )
     for index, raw in enumerate(raw_lines):
         prefix = f"lines.{index}"
         if isinstance(raw, Mapping):

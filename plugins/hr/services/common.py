@@ -12,7 +12,7 @@ from core.plugin_api import NotFound, actor_of, company_id_of, has_permission, u
 from ..models import Employee
 
 T = TypeVar("T")
-MAX_ID = 2**62
+MAX_ID = validation.MAX_ID
 
 
 def get_record(session: Session, model: type[T], record_id: Any, label: str | None = None) -> T:

@@ -187,7 +187,7 @@ def update_employee(session: Session, employee: Employee, data: Mapping[str, Any
 @require_permission("hr.employee.manage")
 def terminate_employee(session: Session, employee: Employee, *, date: Any, reason: str = "") -> Employee:
     """End the employment on ``date``: status terminated, the running contract ends that day,
-    and the people they managed report to their manager instead."""
+    and the people and departments they managed go to their own manager."""
     validation.lock_row(session, employee)
     errors: dict[str, list[str]] = {}
     end = validation.parse_date(date, "date", errors)
@@ -213,6 +213,12 @@ def terminate_employee(session: Session, employee: Employee, *, date: Any, reaso
             contract.end_date = end
     for report in session.scalars(select(Employee).where(Employee.manager_id == employee.id)):
         report.manager_id = employee.manager_id
+    for department in session.scalars(
+        select(Department).where(
+            Department.company_id == employee.company_id, Department.manager_id == employee.id
+        )
+    ):
+        department.manager_id = employee.manager_id
     session.flush()
     emit(session, "hr.employee.terminated", {"id": employee.id, "date": end.isoformat()})
     return employee

@@ -20,7 +20,10 @@ blueprint = Blueprint(
 
 # Plugin assets are served by a declared view (a blueprint static folder would be admin-only).
 ASSET_DIR = Path(__file__).parent.parent / "static" / "hr"
-pages.serve_assets(blueprint, ASSET_DIR, frozenset({"hr.css", "print.css"}))
+# One stylesheet per area (hr.css is shared by every page), print.css for payslips.
+pages.serve_assets(
+    blueprint, ASSET_DIR, frozenset({"hr.css", "leave.css", "payroll.css", "print.css", "recruitment.css"})
+)
 
 
 def dashboard_widgets(user: Any) -> list[Widget]:

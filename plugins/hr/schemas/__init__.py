@@ -1,0 +1,1 @@
+"""HR's marshmallow schemas for the API, one module per area."""
