@@ -26,7 +26,8 @@ from core.plugin_api import (
 )
 
 from ..models import EMPLOYEE_STATUSES, Contract, Department, Employee, Position
-from .common import company_user_id, find_record, get_record, visible_employee
+from . import contracts
+from .common import actor_id, can, company_user_id, find_record, get_record, visible_employee
 
 EMPLOYEE_SORTS = {
     "name": Contact.name,
@@ -43,8 +44,11 @@ TEXT_LIMITS = {
 
 
 def _next_number(session: Session) -> str:
-    number = ledger.allocate_numbers(session, company_id_of(session), NUMBER_KEY, 0)
-    return f"EMP-{number:05d}"
+    """The next EMP-00001... number no employee has (one may have been given by hand)."""
+    while True:
+        number = f"EMP-{ledger.allocate_numbers(session, company_id_of(session), NUMBER_KEY, 0):05d}"
+        if employee_by_number(session, number) is None:
+            return number
 
 
 def _check_manager(
@@ -176,6 +180,18 @@ def update_employee(session: Session, employee: Employee, data: Mapping[str, Any
     values = _clean(session, data, employee, errors)
     if "hire_date" in values and values["hire_date"] is None:
         errors["hire_date"] = ["required"]
+    linked = values.get("user_id")
+    if (
+        linked is not None
+        and linked != employee.user_id
+        and linked == actor_id(session)
+        and not can(session, "hr.payroll.view")
+    ):
+        # The employee's own pay is readable through the link: it is not a way around hr.payroll.view.
+        errors["user_id"] = [
+            "you cannot link your own login to this file (its wage and payslips would become yours "
+            "to read): ask someone with payroll access"
+        ]
     validation.raise_if(errors, "invalid employee")
     for key, value in values.items():
         setattr(employee, key, value)
@@ -195,18 +211,32 @@ def terminate_employee(session: Session, employee: Employee, *, date: Any, reaso
         errors["status"] = ["already terminated"]
     elif end is not None and end < employee.hire_date:
         errors["date"] = ["is before the hire date"]
+    later = (
+        list(
+            session.scalars(
+                select(Contract).where(
+                    Contract.employee_id == employee.id,
+                    (Contract.end_date.is_(None)) | (Contract.end_date > end),
+                )
+            )
+        )
+        if end is not None
+        else []
+    )
+    for contract in later:
+        # A contract that has not started by then goes, unless payroll paid it (as delete_contract).
+        if contract.start_date > end and contracts.payslip_count(session, contract) and "date" not in errors:
+            errors["date"] = [
+                f"payslips were computed on the contract starting {contract.start_date.isoformat()}: "
+                "end the employment on or after that day (or delete the draft payroll run first)"
+            ]
     validation.raise_if(errors, "cannot terminate")
     assert end is not None
     employee.status = "terminated"
     employee.termination_date = end
     if reason:
         employee.notes = (employee.notes + "\n" if employee.notes else "") + f"Terminated: {reason[:500]}"
-    for contract in session.scalars(
-        select(Contract).where(
-            Contract.employee_id == employee.id,
-            (Contract.end_date.is_(None)) | (Contract.end_date > end),
-        )
-    ):
+    for contract in later:
         if contract.start_date > end:
             session.delete(contract)  # never started
         else:

@@ -243,19 +243,20 @@ def _clean_leave_type(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if current is None or "code" in data:
-        code = validation.parse_text(data.get("code"), "code", errors, limit=20, required=True).upper()
+        code = validation.parse_text(data.get("code"), "code", errors, limit=20, required=True)
         if code and "code" not in errors:
+            # Checked before upper-casing: ASCII keeps its length ("ß" would become "SS").
             if not CODE_PATTERN.match(code):
                 errors["code"] = ["letters, digits, - and _ only (e.g. ANNUAL)"]
             elif session.scalar(
                 select(LeaveType.id).where(
                     LeaveType.company_id == company_id_of(session),
-                    func.upper(LeaveType.code) == code,
+                    func.upper(LeaveType.code) == code.upper(),
                     LeaveType.id != (current.id if current is not None else -1),
                 )
             ):
                 errors["code"] = ["another leave type has this code"]
-        values["code"] = code
+        values["code"] = code.upper()
     if current is None or "name" in data:
         values["name"] = validation.parse_text(data.get("name"), "name", errors, limit=100, required=True)
     for key in ("needs_allocation", "paid", "active"):
@@ -1140,7 +1141,8 @@ def refuse_request(session: Session, request: LeaveRequest, note: Any) -> LeaveR
 def cancel_request(session: Session, request: LeaveRequest) -> LeaveRequest:
     """Cancel a draft, a submitted request, or approved leave that has not started (HR,
     ``hr.employee.manage``, may cancel approved leave at any time). The employee, whoever made
-    the request, or HR may cancel."""
+    the request, or HR may cancel. The employee and whoever made the request are told (unless they
+    cancelled it), and so is whoever had approved it."""
     validation.lock_row(session, request)
     _check_may_change(session, request, "cancel")
     _refuse_state(request, ACTIVE_STATES, "cancelled")
@@ -1156,7 +1158,12 @@ def cancel_request(session: Session, request: LeaveRequest) -> LeaveRequest:
     was = request.state
     request.state = "cancelled"
     session.flush()
-    if was == "approved" and request.decided_by_id is not None and request.decided_by_id != actor_id(session):
+    if was != "draft":
+        _tell_employee(
+            session, request, f"Leave cancelled: {_period_text(request)}", "Your leave request was cancelled."
+        )
+    told = {request.employee.user_id, request.requested_by_id, actor_id(session)}
+    if was == "approved" and request.decided_by_id is not None and request.decided_by_id not in told:
         notifications.notify(
             session,
             request.decided_by_id,

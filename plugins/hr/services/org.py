@@ -40,14 +40,13 @@ def _unique_name(
     session: Session, model: type[Department] | type[Position], name: str, own_id: int | None
 ) -> bool:
     """Whether no other record of ``model`` in the company has ``name`` (case aside)."""
-    clash = session.scalar(
-        select(model.id).where(
-            model.company_id == company_id_of(session),
-            func.lower(model.name) == name.lower(),
-            model.id != (own_id if own_id is not None else -1),
+    # Compared here, not with SQL lower(): SQLite's leaves non-ASCII letters ("É") as they are.
+    others = session.scalars(
+        select(model.name).where(
+            model.company_id == company_id_of(session), model.id != (own_id if own_id is not None else -1)
         )
     )
-    return clash is None
+    return all(other.casefold() != name.casefold() for other in others)
 
 
 def _check_parent(department: Department | None, parent: Department, errors: dict[str, list[str]]) -> None:

@@ -62,12 +62,11 @@ def parse_level(
 
 
 def _name_taken(session: Session, model: Any, name: str, exclude_id: int | None = None) -> bool:
-    stmt = select(model.id).where(
-        model.company_id == company_id_of(session), func.lower(model.name) == name.lower()
-    )
+    # Compared here, not with SQL lower(): SQLite's leaves non-ASCII letters ("É") as they are.
+    stmt = select(model.name).where(model.company_id == company_id_of(session))
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
-    return session.scalar(stmt.limit(1)) is not None
+    return any(other.casefold() == name.casefold() for other in session.scalars(stmt))
 
 
 @require_permission(MANAGE)

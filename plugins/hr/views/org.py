@@ -28,6 +28,7 @@ from core.plugin_api import (
     pages,
     require_permission,
     users,
+    validation,
 )
 
 from ..models import CONTRACT_KINDS, EMPLOYEE_STATUSES, WAGE_PERIODS, Contract, Employee
@@ -208,7 +209,9 @@ def _render_employee_form(
     employee: Employee | None, data: dict[str, str], errors: dict[str, list[str]]
 ) -> Any:
     session = get_session()
-    persons = [c for c in pages.contact_choices(session, data.get("contact_id")) if c.kind == "person"]
+    # Only an id a row can have is looked up (a larger one is a database error on PostgreSQL).
+    keep = validation.parse_id(data.get("contact_id"))
+    persons = [c for c in pages.contact_choices(session, keep) if c.kind == "person"]
     options = {
         "persons": [(c.id, f"{c.name} ({c.email})" if c.email else c.name) for c in persons],
         "departments": _keep(
