@@ -17,7 +17,7 @@ from flask import Flask, abort, current_app, g, request
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
-from core import events
+from core import audit, events
 from core.context import MANAGER, set_actor
 from core.db import Database
 from core.plugins import PluginManager
@@ -131,6 +131,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     manager.pm.register(core_hooks, name="core")  # core's own menu, widgets, panel, search
     db.session_factory.configure(info={MANAGER: manager})
     events.install(db.session_factory)
+    audit.install(db.session_factory)
     ext = Officium(app, db, manager)
     app.extensions["officium"] = ext
 

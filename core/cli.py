@@ -549,3 +549,32 @@ def hooks(markdown: bool) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# --- audit trail ----------------------------------------------------------------------------------
+
+
+@cli.group(cls=AppGroup)
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def audit_verify(quiet: bool) -> None:
+    """Walk the hash chain; exit 1 naming the first altered, deleted or moved row."""
+    import sys
+
+    from core import audit as audit_trail
+
+    _require_initialised()
+    with _ext().db.engine.connect() as connection:
+        total = audit_trail.chain_length(connection)
+        if quiet or not total:
+            verdict = audit_trail.verify(connection)
+        else:
+            with click.progressbar(length=total, label="Verifying the audit trail", file=sys.stderr) as bar:
+                verdict = audit_trail.verify(connection, progress=bar.update)
+    if not verdict.ok:
+        _fail(f"audit trail broken: {verdict.problem}; {verdict.rows} rows before it are intact")
+    click.echo(f"audit trail intact: {verdict.rows} rows, head {verdict.head_hash}")

@@ -56,3 +56,17 @@ class PluginError(OfficiumError):
 
     code = "plugin_error"
     status = 409
+
+
+class DutyViolation(PermissionDenied):
+    """A segregation-of-duties rule refuses this user this action on this record.
+
+    The refusal is written to the audit trail even though the action's own
+    transaction rolls back.
+    """
+
+    code = "segregation_of_duties"
+
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(action, message)
+        self.action = action

@@ -112,6 +112,16 @@ def officium_contact_panels(contact: Any, user: Any) -> list[Any]:
 
 
 @hookspec
+def officium_record_panels(record: Any, user: Any) -> list[Any]:
+    """Return sections (``Panel``) for the detail page of any ``record`` (a deal, an invoice...).
+
+    Detail pages call ``{{ record_panels(record) }}`` in their template; the
+    compliance plugin answers with the record's audit history. Only return what
+    ``user`` may see. Results are collected and sorted by ``order``.
+    """
+
+
+@hookspec
 def officium_search(query: str, user: Any) -> list[Any]:
     """Return global search results (``SearchResult``) for ``query``.
 
@@ -170,4 +180,66 @@ def officium_contacts_merged(source_id: int, target_id: int, session: Any) -> No
 
     Called inside the merge transaction, before ``source_id`` is deleted: a
     plugin whose tables point at contacts must update them here.
+    """
+
+
+# --- Controls ----------------------------------------------------------------------------------
+
+
+@hookspec
+def officium_duty_actions() -> list[tuple[str, str]]:
+    """Declare the actions that segregation-of-duties rules may name.
+
+    Return ``(code, description)`` pairs, e.g. ``("accounting.invoice.post",
+    "Post a customer invoice")``. A plugin declares each action its services
+    check with ``check_duty``; core declares ``ledger.entry.post``. Results of
+    all plugins are collected; a rule naming an undeclared action is refused.
+    """
+
+
+@hookspec
+def officium_check_duty(check: Any, session: Any) -> list[str] | None:
+    """Judge an action about to happen; return the reasons to refuse it (or nothing).
+
+    ``check`` has ``code`` (a declared action), ``model`` and ``record_id`` (the
+    record acted on, as the audit trail names it), ``amount`` (Decimal in the
+    company currency, or None), ``user_id`` (None for the command line) and
+    ``company_id``. Called by ``check_duty`` inside the action's transaction,
+    before anything is changed; any reason refuses the action with a 403 that
+    names it, and the refusal is written to the audit trail. The compliance
+    plugin answers with its segregation-of-duties rules.
+    """
+
+
+# --- Personal data -----------------------------------------------------------------------------
+
+
+@hookspec
+def officium_personal_data(contact: Any, session: Any) -> dict[str, Any] | None:
+    """Return everything the plugin holds about ``contact`` (a core contact), JSON-able.
+
+    A dict of sections, e.g. ``{"crm_leads": [...], "crm_deals": [...]}``; amounts as
+    decimal strings, dates ISO. The GDPR export gathers every enabled plugin's answer
+    into one file.
+    """
+
+
+@hookspec
+def officium_personal_data_retained(contact: Any, session: Any) -> list[str] | None:
+    """Return why ``contact``'s records must be kept (legal retention), if they must.
+
+    E.g. ``["3 posted invoices (bookkeeping records are kept 10 years)"]``. Any
+    reason makes a request to delete the contact a 422 that offers anonymizing instead.
+    """
+
+
+@hookspec
+def officium_erase_personal_data(contact: Any, session: Any, anonymize: bool) -> list[str] | None:
+    """Erase what the plugin holds about ``contact``; return one line per thing done.
+
+    With ``anonymize`` true, blank the personal fields (names, emails, phones,
+    addresses, free-text notes about the person) and keep the records and their
+    amounts; otherwise delete the plugin's records about the contact (only called
+    when no plugin reported a retention). Called inside the erasure transaction,
+    before core anonymizes or deletes the contact itself.
     """

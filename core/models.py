@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -341,3 +343,50 @@ class Notification(IdMixin, CompanyMixin, Base):
     source: Mapped[str] = mapped_column(String(50), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- audit trail -----------------------------------------------------------------------------
+
+
+class AuditLog(Base):
+    """One change to one record (or one refused action), hash-chained to the row before it.
+
+    Append-only: rows are written by :mod:`core.audit` when a transaction commits and never
+    updated. ``hash`` is the SHA-256 of the row's content and ``prev_hash``; ``seq`` numbers
+    the chain without gaps. No foreign keys: the trail outlives the users and records it names.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_record", "model", "record_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    company_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Who, as a person reads it: the user's email, "cli" or "system".
+    actor: Mapped[str] = mapped_column(String(255), default="")
+    # How: "web", "api", "cli" or "system"; ``token`` is the API token's display prefix.
+    via: Mapped[str] = mapped_column(String(20), default="")
+    token: Mapped[str | None] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(64), default="")
+    # "create", "update", "delete", or a refused action ("refused:accounting.invoice.post").
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    # {field: [old, new]}; secrets are masked.
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's last link (one row): writers lock it, so concurrent commits never fork the
+    chain, and ``officium audit verify`` notices rows cut off the end."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

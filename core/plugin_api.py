@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import validation
+from core import audit, validation
 from core.api.schemas import Amount, ListQuery, Strict
 from core.app import get_session
 from core.context import actor_of, company_id_of, granting
@@ -24,14 +24,22 @@ from core.db import (
     to_decimal,
     utcnow,
 )
-from core.errors import Conflict, NotFound, OfficiumError, PermissionDenied, ValidationError
+from core.errors import (
+    Conflict,
+    DutyViolation,
+    NotFound,
+    OfficiumError,
+    PermissionDenied,
+    ValidationError,
+)
 from core.events import Event, emit
 from core.hookspecs import hookimpl
-from core.models import Account, Company, Contact, Journal, JournalEntry, JournalLine, Role, User
+from core.models import Account, AuditLog, Company, Contact, Journal, JournalEntry, JournalLine, Role, User
 from core.pagination import Page, decode_cursor, keyset_page
 from core.permissions import check_permission, has_permission, require_permission
 from core.plugins import PluginInfo
 from core.services import companies, contacts, ledger, notifications, users
+from core.services.duties import DutyCheck, check_duty, declared_actions
 from core.services.ledger import EntryInput, LineInput, post_entries, post_entry, reverse_entry
 from core.web import charts, pages
 from core.web.downloads import csv_response
@@ -62,7 +70,7 @@ class Widget:
 
 @dataclass(frozen=True)
 class Panel:
-    """A section on the contact page."""
+    """A section on the contact page or on a record's detail page (``html`` is trusted markup)."""
 
     title: str
     html: str
@@ -122,6 +130,12 @@ def api_page(page: Page, dump: Any = None) -> dict[str, Any]:
 
 __all__ = [
     "Account",
+    "AuditLog",
+    "DutyCheck",
+    "DutyViolation",
+    "audit",
+    "check_duty",
+    "declared_actions",
     "Amount",
     "ListQuery",
     "Page",

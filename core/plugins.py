@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from core import hookspecs
+from core import audit, hookspecs
 from core.db import Base, Database, utcnow
 from core.errors import OfficiumError, PluginError
 from core.models import PluginState, StateVersion
@@ -360,7 +360,10 @@ class PluginManager:
                 return []
             current = None
             try:
-                with migrate.migration_connection(db) as connection, Session(bind=connection) as tx:
+                with (
+                    migrate.migration_connection(db) as connection,
+                    db.session_factory(bind=connection) as tx,
+                ):
                     for current in order:
                         plugin = self.plugins[current]
                         if plugin.migrations_path is not None:
@@ -377,6 +380,8 @@ class PluginManager:
                     bump_state_version(tx, "plugins")
                     tx.flush()
                     migrate.check_foreign_keys(connection)
+                    # The connection commits, not this session: its audit rows are written now.
+                    audit.write_pending(tx)
             except PluginError:
                 raise
             except Exception as exc:

@@ -136,6 +136,7 @@ def _authenticate() -> Response | None:
     user = authenticate_token(session, token.strip())
     set_actor(session, user)
     g.officium_actor = user
+    g.officium_token_prefix = token.strip()[:10]  # the prefix the user's token list shows
     check_declared_access()
     if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in (request.view_args or {}).values()):
         # No row has such an id, and the database drivers refuse the parameter (a 500 otherwise).

@@ -139,3 +139,10 @@ def officium_search(query: str, user: Any) -> list[SearchResult]:
         )
         for c in contact_service.search_contacts(get_session(), query, limit=10)
     ]
+
+
+@hookimpl
+def officium_duty_actions() -> list[tuple[str, str]]:
+    from core.services.duties import CORE_DUTY_ACTIONS
+
+    return CORE_DUTY_ACTIONS

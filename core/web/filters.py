@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, url_for
 from flask_babel import format_date, format_decimal
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 
@@ -73,6 +74,22 @@ def unread_messages() -> int:
     return notifications.unread_count(get_session())
 
 
+def record_panels(record: Any) -> Markup:
+    """The sections plugins add to ``record``'s detail page (``officium_record_panels``)."""
+    from flask import render_template
+
+    from core.app import officium
+
+    user = g.get("officium_actor")
+    if user is None or record is None:
+        return Markup("")
+    panels = officium().plugins.collect("officium_record_panels", record=record, user=user)
+    if not panels:
+        return Markup("")
+    html = render_template("core/record_panels.html", panels=sorted(panels, key=lambda p: p.order))
+    return Markup(html)  # noqa: S704 - a template render: autoescaped, panels are trusted markup
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
@@ -80,4 +97,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["price"] = price
     app.jinja_env.globals["menu"] = menu
     app.jinja_env.globals["unread_messages"] = unread_messages
+    app.jinja_env.globals["record_panels"] = record_panels
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")

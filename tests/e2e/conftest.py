@@ -38,7 +38,7 @@ def live_server(make_app, database_url: str, tmp_path: Path) -> Iterator[str]:
         "PYTHONPATH": str(FIXTURES),
         "OFFICIUM_INSTANCE_PATH": str(tmp_path / "instance"),
         "OFFICIUM_SECRET_KEY": "e2e-secret-key-0123456789",
-        "OFFICIUM_PLUGINS": "notes,tasks,accounting,crm,hr",
+        "OFFICIUM_PLUGINS": "notes,tasks,accounting,crm,hr,compliance",
     }
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
