@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+import bench.audit_benchmarks  # noqa: E402, F401 - registers the audit trail benchmarks
 import bench.core_benchmarks  # noqa: E402, F401 - registers core's benchmarks
 from bench.registry import BENCHMARKS, Result, load_plugin_benchmarks  # noqa: E402
 

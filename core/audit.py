@@ -152,7 +152,10 @@ def _note(
         "ip": origin.ip,
     }
     transaction = session.get_nested_transaction() or session.get_transaction()
-    assert transaction is not None  # a flush or statement always runs inside one
+    if transaction is None:  # an event noted before anything else in the transaction
+        session.connection()
+        transaction = session.get_transaction()
+    assert transaction is not None
     session.info.setdefault(PENDING, []).append(_Note(transaction, row))
 
 
@@ -278,6 +281,11 @@ def _on_execute(state: ORMExecuteState) -> Any:
     if state.is_insert:
         return _bulk_insert(state, session, table, keys)
     where = statement.whereclause
+    params = state.parameters
+    if where is None and isinstance(params, list) and params:
+        # ORM bulk update/delete by primary key: the keys are in the parameter rows.
+        pks = [tuple(p.get(c.key) for c in keys) for p in params]
+        where = tuple_(*keys).in_(pks) if len(pks) <= 1000 else None
     query = select(*table.columns)
     if where is not None:
         query = query.where(where)
@@ -327,8 +335,12 @@ def _bulk_insert(state: ORMExecuteState, session: Session, table: Any, keys: lis
     params = state.parameters
     rows: list[dict[str, Any]] = list(params) if isinstance(params, list) else [params] if params else []
     if not rows:
-        compiled = getattr(state.statement, "_multi_values", None) or ()
-        rows = [dict(values) for batch in compiled for values in batch] if compiled else []
+        multi = getattr(state.statement, "_multi_values", None) or ()
+        single = getattr(state.statement, "_values", None)
+        if multi:
+            rows = [dict(values) for batch in multi for values in batch]
+        elif single:
+            rows = [{getattr(k, "key", k): getattr(v, "value", v) for k, v in single.items()}]
     result = state.invoke_statement()
     returned: list[Any] = []
     if rows and state.statement.returning_column_descriptions:
@@ -341,6 +353,9 @@ def _bulk_insert(state: ORMExecuteState, session: Session, table: Any, keys: lis
         if any(v is None for v in ids) and index < len(returned):
             found = returned[index]._mapping
             ids = [found.get(c.key, found.get(c)) for c in keys]
+        elif any(v is None for v in ids) and len(rows) == 1:
+            inserted = getattr(result, "inserted_primary_key", None)
+            ids = list(inserted) if inserted else ids
         changes = {k: _pair(k, None, v) for k, v in values.items() if v is not None}
         _note(
             session,
@@ -448,12 +463,6 @@ def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None
     notes: list[_Note] | None = session.info.get(PENDING)
     if not previous.nested:
         session.info.pop(PENDING, None)
-        refusals = session.info.pop(REFUSALS, None)
-        bind = session.get_bind()
-        if refusals and not isinstance(bind, Connection):
-            # The refused action rolled back (and released SQLite's lock): the refusal stays.
-            with bind.begin() as connection:
-                _append(connection, refusals)
         return
     if notes:
         session.info[PENDING] = [n for n in notes if not _inside(n.transaction, previous)]
@@ -468,8 +477,16 @@ def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(CHAINING, None)
+    if transaction.parent is not None:
+        return
+    session.info.pop(CHAINING, None)
+    refusals = session.info.pop(REFUSALS, None)
+    bind = session.get_bind()
+    if refusals and not isinstance(bind, Connection):
+        # The refused action was rolled back or the session closed (and its connection, with
+        # SQLite's lock, is released by now): the refusal is written in a transaction of its own.
+        with bind.begin() as connection:
+            _append(connection, refusals)
 
 
 _LISTENERS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [

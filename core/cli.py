@@ -568,7 +568,8 @@ def audit_verify(quiet: bool) -> None:
     from core import audit as audit_trail
 
     _require_initialised()
-    with _ext().db.engine.connect() as connection:
+    # A reader: on SQLite it does not take the write lock, so the instance keeps working meanwhile.
+    with _ext().db.read_engine.connect() as connection:
         total = audit_trail.chain_length(connection)
         if quiet or not total:
             verdict = audit_trail.verify(connection)

@@ -100,6 +100,22 @@ def call_hook(session: Any, name: str, /, **kwargs: Any) -> list[Any]:
     return getattr(manager.hook, name)(**kwargs)
 
 
+def call_hook_by_plugin(
+    session: Any, name: str, /, *, unguarded: bool = False, **kwargs: Any
+) -> dict[str, Any]:
+    """Call hook ``name`` on core and every enabled plugin; returns ``{plugin name: answer}``
+    (``"core"`` for core's own), leaving out those that answered None.
+
+    With ``unguarded``, a failing implementation raises instead of being logged and skipped.
+    """
+    from core.context import manager_of
+
+    manager = manager_of(session)
+    if manager is None:
+        return {}
+    return manager.results_by_plugin(name, unguarded=unguarded, **kwargs)
+
+
 def api_sort(
     value: str | None, allowed: dict[str, Any], default: str, *, newest_first: bool = False
 ) -> tuple[str, bool]:
@@ -146,6 +162,7 @@ __all__ = [
     "api_page",
     "api_sort",
     "call_hook",
+    "call_hook_by_plugin",
     "charts",
     "companies",
     "csv_response",

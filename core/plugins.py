@@ -283,6 +283,34 @@ class PluginManager:
                 return function(**{arg: kwargs[arg] for arg in impl.argnames})
         return None
 
+    def results_by_plugin(self, hook_name: str, *, unguarded: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """Call a hook on core and every enabled plugin; each answer keyed by who gave it.
+
+        With ``unguarded``, an implementation's unexpected exception stops the call as a
+        :class:`PluginError` naming the plugin, instead of being logged and skipped: for hooks
+        where a silent gap would be wrong (erasing a person's data must not report success
+        while one plugin failed).
+        """
+        owners = {id(p.hooks_module): name for name, p in self.plugins.items() if p.hooks_module is not None}
+        results: dict[str, Any] = {}
+        for impl in reversed(self.caller(hook_name).get_hookimpls()):  # registration order
+            name = owners.get(id(impl.plugin)) or self.pm.get_name(impl.plugin) or "?"
+            function = (
+                getattr(impl.function, "officium_unguarded", impl.function) if unguarded else impl.function
+            )
+            try:
+                result = function(*[kwargs[arg] for arg in impl.argnames])  # as pluggy calls them
+            except OfficiumError:
+                raise
+            except Exception as exc:
+                if not unguarded or self.strict:
+                    raise
+                log.exception("plugin %s: %s failed", name, hook_name)
+                raise PluginError(f"{name} could not answer {hook_name}: {describe_exception(exc)}") from exc
+            if result is not None:
+                results[name] = result
+        return results
+
     def collect(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call a hook on enabled plugins and flatten the lists they return."""
         items: list[Any] = []

@@ -38,6 +38,7 @@ from core.models import (
 from core.pagination import Page, keyset_page
 from core.permissions import check_permission, require_permission
 from core.services.companies import fiscal_year
+from core.services.duties import check_duty
 from core.validation import parse_id
 
 ZERO = Decimal("0.00")
@@ -456,6 +457,9 @@ def create_entry(
         _check_lock(company, clean.date)
     entry = _new_entry(session, company_id, clean)
     if post:
+        if not clean.source_plugin and _duties_judged(session):
+            # Judged as a draft: whoever creates and posts in one step is its author too.
+            check_duty(session, POST_DUTY, entry, amount=clean.total, label=_entry_label(entry))
         # Validated above: number it and insert it posted, instead of a draft then an update
         # (no autoflush, or taking the number would flush the entry as a draft first).
         with session.no_autoflush:
@@ -546,10 +550,27 @@ def post_entry(session: Session, entry: JournalEntry | EntryInput | Mapping[str,
     lookup = _Lookup(session, entry.company_id)
     _clean_entry(lookup, _entry_as_input(entry), balanced=True)
     _check_lock(company, entry.date)
+    if not entry.source_plugin:
+        # An entry a plugin posts is judged by that plugin's own action (an invoice, a payroll run).
+        check_duty(session, POST_DUTY, entry, amount=entry.total_debit, label=_entry_label(entry))
     _mark_posted(session, company, entry)
     session.flush()
     _after_posting(session, [entry])
     return entry
+
+
+POST_DUTY = "ledger.entry.post"
+
+
+def _duties_judged(session: Session) -> bool:
+    """Whether an enabled plugin judges duties (``officium_check_duty``); without one a check
+    changes nothing, so the create-and-post and bulk paths skip it."""
+    manager = manager_of(session)
+    return manager is not None and bool(manager.caller("officium_check_duty").get_hookimpls())
+
+
+def _entry_label(entry: JournalEntry) -> str:
+    return f"journal entry {entry.number}" if entry.number else f"draft journal entry #{entry.id}"
 
 
 def _entry_as_input(entry: JournalEntry) -> EntryInput:
@@ -669,6 +690,14 @@ def _insert_posted(session: Session, company: Company, cleaned: list[_CleanEntry
         for line in c.lines
     ]
     session.execute(insert(JournalLine), line_rows)
+    if _duties_judged(session) and any(not c.source_plugin for c in cleaned):
+        # The rows exist only now; a refusal rolls the whole batch back with the caller.
+        totals = {entry_id: c.total for entry_id, c in zip(ids, cleaned, strict=True) if not c.source_plugin}
+        manual = list(totals)
+        for start in range(0, len(manual), 500):
+            chunk = manual[start : start + 500]
+            for entry in session.scalars(select(JournalEntry).where(JournalEntry.id.in_(chunk))):
+                check_duty(session, POST_DUTY, entry, amount=totals[entry.id], label=_entry_label(entry))
     manager = manager_of(session)
     if manager is not None and manager.caller("officium_entry_posted").get_hookimpls():
         for entry in session.scalars(select(JournalEntry).where(JournalEntry.id.in_(ids))):

@@ -146,3 +146,29 @@ def officium_duty_actions() -> list[tuple[str, str]]:
     from core.services.duties import CORE_DUTY_ACTIONS
 
     return CORE_DUTY_ACTIONS
+
+
+@hookimpl
+def officium_personal_data(contact: Any, session: Any) -> dict[str, Any]:
+    """The contact record (fields, tags, custom fields) and the ledger lines naming it."""
+    from core.services import privacy
+
+    return privacy.personal_data(session, contact)
+
+
+@hookimpl
+def officium_personal_data_retained(contact: Any, session: Any) -> list[str]:
+    """Posted ledger lines naming the contact are bookkeeping records: they are kept."""
+    from core.services import privacy
+
+    return privacy.retained(session, contact)
+
+
+@hookimpl(trylast=True)
+def officium_erase_personal_data(contact: Any, session: Any, anonymize: bool) -> list[str]:
+    """The contact itself, after every plugin erased its records (hence ``trylast``)."""
+    from core.services import privacy
+
+    if anonymize:
+        return privacy.anonymize_contact(session, contact)
+    return privacy.delete_contact(session, contact)

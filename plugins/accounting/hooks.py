@@ -163,3 +163,40 @@ def open_totals(session: Any, contact_id: int) -> dict[str, Decimal]:
         "receivable": sums.get("out_invoice", zero) - sums.get("out_refund", zero),
         "payable": sums.get("in_invoice", zero) - sums.get("in_refund", zero),
     }
+
+
+DUTY_ACTIONS = [
+    ("accounting.invoice.post", "Post a customer invoice or credit note"),
+    ("accounting.bill.post", "Post a vendor bill or refund"),
+    ("accounting.payment.register", "Register a payment against an invoice or bill"),
+]
+
+
+@hookimpl
+def officium_duty_actions() -> list[tuple[str, str]]:
+    """The actions segregation-of-duties rules may name; the services check them before acting."""
+    return DUTY_ACTIONS
+
+
+@hookimpl
+def officium_personal_data(contact: Any, session: Any) -> dict[str, Any]:
+    """The contact's invoices, bills, credit notes (with their lines) and payments."""
+    from .services.privacy import personal_data
+
+    return personal_data(session, contact)
+
+
+@hookimpl
+def officium_personal_data_retained(contact: Any, session: Any) -> list[str]:
+    """Posted documents and registered payments are bookkeeping records: they are kept."""
+    from .services.privacy import retained
+
+    return retained(session, contact)
+
+
+@hookimpl
+def officium_erase_personal_data(contact: Any, session: Any, anonymize: bool) -> list[str]:
+    """Blank draft documents' notes, or delete the draft documents; posted ones stay as issued."""
+    from .services.privacy import erase
+
+    return erase(session, contact, anonymize=anonymize)

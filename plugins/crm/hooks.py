@@ -138,3 +138,19 @@ def officium_contacts_merged(source_id: int, target_id: int, session: Any) -> No
             .values(contact_id=target_id)
             .execution_options(synchronize_session=False)
         )
+
+
+@hookimpl
+def officium_personal_data(contact: Any, session: Any) -> dict[str, Any]:
+    """The contact's leads (linked or by email), deals, activities and quotes."""
+    from .privacy import personal_data
+
+    return personal_data(session, contact)
+
+
+@hookimpl
+def officium_erase_personal_data(contact: Any, session: Any, anonymize: bool) -> list[str]:
+    """Blank the contact's leads and activity notes, or delete its CRM records."""
+    from .privacy import erase
+
+    return erase(session, contact, anonymize=anonymize)

@@ -138,3 +138,39 @@ def officium_contacts_merged(source_id: int, target_id: int, session: Any) -> No
         .values(contact_id=target_id)
         .execution_options(synchronize_session=False)
     )
+
+
+DUTY_ACTIONS = [
+    ("hr.payroll.confirm", "Confirm a payroll run (posts it to the ledger)"),
+    ("hr.leave.approve", "Approve a leave request"),
+]
+
+
+@hookimpl
+def officium_duty_actions() -> list[tuple[str, str]]:
+    """The actions segregation-of-duties rules may name; the services check them before acting."""
+    return DUTY_ACTIONS
+
+
+@hookimpl
+def officium_personal_data(contact: Any, session: Any) -> dict[str, Any]:
+    """The person's employee file (contracts, leave, payslips summary...) and job applications."""
+    from .services.privacy import personal_data
+
+    return personal_data(session, contact)
+
+
+@hookimpl
+def officium_personal_data_retained(contact: Any, session: Any) -> list[str]:
+    """An employee with contracts or payslips: employment and payroll records are kept."""
+    from .services.privacy import retained
+
+    return retained(session, contact)
+
+
+@hookimpl
+def officium_erase_personal_data(contact: Any, session: Any, anonymize: bool) -> list[str]:
+    """Blank the employee file's personal fields and the applications, or delete them."""
+    from .services.privacy import erase
+
+    return erase(session, contact, anonymize=anonymize)

@@ -27,6 +27,7 @@ from core.plugin_api import (
     Page,
     ValidationError,
     actor_of,
+    check_duty,
     companies,
     company_id_of,
     emit,
@@ -376,6 +377,15 @@ def post_invoice(session: Session, invoice: Invoice) -> Invoice:
             f"the period is locked through {company.lock_date.isoformat()}",
             fields={"date": [f"is in a locked period (locked through {company.lock_date.isoformat()})"]},
         )
+    duty = "accounting.invoice.post" if invoice.kind in CUSTOMER_KINDS else "accounting.bill.post"
+    session.flush()  # the draft's id names it in the check
+    check_duty(
+        session,
+        duty,
+        invoice,
+        amount=invoice.total,
+        label=f"draft {KIND_LABELS[invoice.kind].lower()} #{invoice.id}",
+    )
     number = ledger.allocate_numbers(session, company.id, f"accounting:{invoice.kind}", year)
     invoice.number = f"{NUMBER_PREFIXES[invoice.kind]}/{year}/{number:04d}"
     with granting(session, "ledger.entry.create", "ledger.entry.post"):

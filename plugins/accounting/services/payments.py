@@ -24,6 +24,7 @@ from core.plugin_api import (
     NotFound,
     Page,
     actor_of,
+    check_duty,
     company_id_of,
     emit,
     granting,
@@ -46,7 +47,7 @@ from .common import (
     raise_if,
     settings_of,
 )
-from .invoices import refresh_settlement
+from .invoices import KIND_LABELS, refresh_settlement
 
 PARTNER_TYPES = ("customer", "vendor")
 DIRECTIONS = ("inbound", "outbound")
@@ -177,6 +178,7 @@ def register_payment(session: Session, data: Mapping[str, Any]) -> Payment:
     if not errors and amount <= 0:
         errors["amount"] = ["must be greater than zero"]
     raise_if(errors, "invalid payment")
+    _check_duties(session, allocations)
     company_id = company_id_of(session)
     payment = Payment(
         company_id=company_id,
@@ -201,6 +203,18 @@ def register_payment(session: Session, data: Mapping[str, Any]) -> Payment:
         {"id": payment.id, "amount": str(amount), "invoices": [i.id for i, _a in allocations]},
     )
     return payment
+
+
+def _check_duties(session: Session, allocations: Sequence[tuple[Invoice, Decimal]]) -> None:
+    """Segregation of duties: settling each document is judged on its own, for the amount allocated."""
+    for invoice, amount in allocations:
+        check_duty(
+            session,
+            "accounting.payment.register",
+            invoice,
+            amount=amount,
+            label=f"{KIND_LABELS[invoice.kind].lower()} {invoice.display_number}",
+        )
 
 
 def _first_invoice(session: Session, raw: Any) -> Invoice | None:
@@ -286,6 +300,7 @@ def allocate_payment(session: Session, payment: Payment, raw_allocations: Any) -
     if not errors and total > payment.unallocated:
         errors["allocations"] = [f"total {total} is more than the unallocated {payment.unallocated}"]
     raise_if(errors, "invalid allocation")
+    _check_duties(session, allocations)
     _allocate(session, payment, allocations)
     emit(session, "accounting.payment.allocated", {"id": payment.id})
     return payment

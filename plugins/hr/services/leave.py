@@ -30,6 +30,7 @@ from core.plugin_api import (
     Page,
     PermissionDenied,
     ValidationError,
+    check_duty,
     company_id_of,
     emit,
     keyset_page,
@@ -1106,6 +1107,7 @@ def approve_request(session: Session, request: LeaveRequest, note: Any = "") -> 
     text = validation.parse_text(note, "note", errors, limit=500)
     validation.raise_if(errors, "invalid note")
     checked = _recheck(session, request)
+    check_duty(session, "hr.leave.approve", request, label=f"leave request #{request.id}")
     request.days = checked.days
     request.state, request.decided_by_id, request.decided_at = "approved", actor_id(session), utcnow()
     request.decision_note = text

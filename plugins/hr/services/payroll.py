@@ -38,6 +38,7 @@ from core.plugin_api import (
     NotFound,
     Page,
     ValidationError,
+    check_duty,
     company_id_of,
     emit,
     granting,
@@ -748,6 +749,11 @@ def confirm_run(session: Session, run: PayrollRun) -> PayrollRun:
     if not run.total_gross and not run.total_contributions:
         message = "nothing to pay: every payslip of the run is zero"
         raise ValidationError(message, fields={"payslips": [message]})
+    # Segregation of duties, judged on the run's total gross pay.
+    suffix = " correction" if run.kind == "correction" else ""
+    check_duty(
+        session, "hr.payroll.confirm", run, amount=run.total_gross, label=f"payroll{suffix} run {run.period}"
+    )
     settings = settings_of(session)
     used = set(
         session.scalars(
@@ -758,7 +764,6 @@ def confirm_run(session: Session, run: PayrollRun) -> PayrollRun:
         )
     )
     ensure_payroll_accounts(session, used)
-    suffix = " correction" if run.kind == "correction" else ""
     entry_input = EntryInput(
         journal=settings.journal_code,
         date=run.payment_date,
