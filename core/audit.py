@@ -141,7 +141,7 @@ def _note(
     row = {
         "company_id": company_id if company_id is not None else session.info.get(COMPANY),
         "user_id": user_id,
-        "actor": getattr(actor, "email", "") if user_id else (getattr(actor, "label", "") or origin.via),
+        "actor": _actor_label(actor, user_id, origin),
         "via": origin.via,
         "token": origin.token,
         "model": model,
@@ -157,6 +157,14 @@ def _note(
         transaction = session.get_transaction()
     assert transaction is not None
     session.info.setdefault(PENDING, []).append(_Note(transaction, row))
+
+
+def _actor_label(actor: Any, user_id: int | None, origin: Origin) -> str:
+    if user_id is not None:
+        return getattr(actor, "email", "") or f"user {user_id}"
+    if origin.via in ("web", "api"):
+        return "anonymous"  # a public page (the login form, a web-to-lead form)
+    return getattr(actor, "label", "") or origin.via
 
 
 def record_event(

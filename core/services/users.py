@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from core.context import actor_of, manager_of
+from core.context import actor_of, manager_of, set_actor
 from core.db import utcnow
 from core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationError
 from core.events import emit
@@ -115,10 +115,14 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
 
 
 def authenticate(session: Session, email: str, password: str) -> User:
-    """The active user with these credentials; one message for every failure."""
+    """The active user with these credentials; one message for every failure.
+
+    From here the session acts as that user, so the login itself is theirs in the audit trail.
+    """
     user = get_user_by_email(session, email)
     if user is None or not verify_password(user.password_hash, password) or not user.active:
         raise AuthenticationFailed("invalid email or password")
+    set_actor(session, user)
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()

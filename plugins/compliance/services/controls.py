@@ -41,6 +41,7 @@ from core.plugin_api import (
 
 from ..models import CONTROL_FREQUENCIES, TEST_RESULTS, Control, ControlTest, Risk
 from .risks import actor_id, company_user_id, get_record, latest_result
+from .text import parse_text, search_text
 
 NUMBER_KEY = "compliance.control"
 MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
@@ -111,7 +112,7 @@ def _clean(
     values: dict[str, Any] = {}
     for key, limit in TEXT_LIMITS.items():
         if new or key in data:
-            values[key] = validation.parse_text(
+            values[key] = parse_text(
                 data.get(key), key, errors, limit=limit, required=key == "name"
             )
     if new or "frequency" in data:
@@ -210,8 +211,8 @@ def controls_query(
         errors["result"] = ["must be one of pass, fail, untested"]
     validation.raise_if(errors, "invalid filter")
     stmt = select(Control).where(Control.company_id == company_id_of(session))
-    if q:
-        text = q.strip()
+    text = search_text(q)
+    if text:
         stmt = stmt.where(
             Control.reference.icontains(text, autoescape=True) | Control.name.icontains(text, autoescape=True)
         )
@@ -390,7 +391,7 @@ def record_test(
         tester_id = actor_id(session)
     else:
         tester_id = company_user_id(session, data["tester_id"], "tester_id", errors)
-    note = validation.parse_text(data.get("evidence_note"), "evidence_note", errors, limit=NOTE_LIMIT)
+    note = parse_text(data.get("evidence_note"), "evidence_note", errors, limit=NOTE_LIMIT)
     if evidence is not None:
         _check_evidence(evidence, errors)
         if folder is None:

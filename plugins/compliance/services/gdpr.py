@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,7 @@ from core.plugin_api import (
 )
 
 from ..models import GDPR_KINDS, GDPR_STATUSES, GdprRequest
+from .text import parse_text
 
 PERMISSION = "compliance.gdpr"
 MODES = ("anonymize", "delete")
@@ -130,7 +131,7 @@ def _record(
 
 
 def _reason(value: Any, errors: dict[str, list[str]], *, required: bool) -> str:
-    text = validation.parse_text(value, "reason", errors, limit=REASON_LIMIT, required=required)
+    text = parse_text(value, "reason", errors, limit=REASON_LIMIT, required=required)
     if "\x00" in text:
         errors["reason"] = ["must not contain NUL characters"]
     return text
@@ -236,7 +237,9 @@ def _requests_query(
         errors["status"] = [f"must be one of {', '.join(GDPR_STATUSES)}"]
     validation.raise_if(errors, "invalid filter")
     if contact_id is not None:
-        stmt = stmt.where(GdprRequest.contact_id == contact_id)
+        # An id no row can have (beyond INTEGER) matches nothing rather than reaching the database.
+        number = validation.parse_id(contact_id)
+        stmt = stmt.where(GdprRequest.contact_id == number if number is not None else false())
     if kind is not None:
         stmt = stmt.where(GdprRequest.kind == kind)
     if status is not None:

@@ -45,6 +45,7 @@ from core.plugin_api import (
 )
 
 from ..models import POLICY_FORMATS, Policy, PolicyAcknowledgement, PolicyAssignment, PolicyVersion
+from .text import parse_text, search_text
 
 VIEW = "compliance.view"
 MANAGE = "compliance.policy.manage"
@@ -175,12 +176,12 @@ def _policy_fields(
 ) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if "title" in data or policy is None:
-        title = validation.parse_text(data.get("title"), "title", errors, limit=TITLE_LIMIT, required=True)
+        title = parse_text(data.get("title"), "title", errors, limit=TITLE_LIMIT, required=True)
         if title and "title" not in errors and _title_taken(session, title, policy.id if policy else None):
             errors["title"] = ["another policy has this title"]
         found["title"] = title
     if "summary" in data:
-        found["summary"] = validation.parse_text(
+        found["summary"] = parse_text(
             data.get("summary") or "", "summary", errors, limit=SUMMARY_LIMIT
         )
     if "owner_id" in data:
@@ -263,6 +264,7 @@ def list_policies(
     """A page of the company's policies, by title (or ``created_at``); ``q`` searches titles,
     ``active`` keeps the active (True) or the archived (False) ones."""
     stmt = select(Policy).where(Policy.company_id == company_id_of(session))
+    q = search_text(q)
     if q:
         stmt = stmt.where(_title_like(q))
     if active is not None:
@@ -281,7 +283,7 @@ def _title_like(query: str) -> Any:
 @require_permission(VIEW)
 def search(session: Session, query: str, limit: int = 10) -> list[Policy]:
     """Policies of the company whose title contains ``query``, by title."""
-    query = (query or "").strip()[:200]
+    query = search_text(query)
     if not query:
         return []
     return list(
@@ -412,12 +414,12 @@ def publish_version(session: Session, policy: Policy, data: Mapping[str, Any]) -
     body = data.get("body")
     if isinstance(body, str):
         body = body.replace("\r\n", "\n")
-    validation.parse_text(body, "body", errors, limit=BODY_LIMIT, required=True)
+    parse_text(body, "body", errors, limit=BODY_LIMIT, required=True)
     body_format = data.get("format") or "markdown"
     if body_format not in POLICY_FORMATS:
         errors["format"] = [f"must be one of {', '.join(POLICY_FORMATS)}"]
     effective_date = validation.parse_date(data.get("effective_date"), "effective_date", errors)
-    note = validation.parse_text(data.get("change_note") or "", "change_note", errors, limit=NOTE_LIMIT)
+    note = parse_text(data.get("change_note") or "", "change_note", errors, limit=NOTE_LIMIT)
     previous = session.scalar(
         select(PolicyVersion)
         .where(PolicyVersion.policy_id == policy.id)
@@ -539,7 +541,7 @@ def add_assignment(session: Session, policy: Policy, *, role: Any = None, user_i
     if has_role == has_user:
         errors["role"] = ["give either a role or a user, not both" if has_role else "choose a role or a user"]
     elif has_role:
-        name = validation.parse_text(role, "role", errors, limit=ROLE_LIMIT, required=True)
+        name = parse_text(role, "role", errors, limit=ROLE_LIMIT, required=True)
         if "role" not in errors:
             found_role = session.scalar(select(Role).where(Role.name == name))
             if found_role is None:

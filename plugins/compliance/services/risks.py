@@ -34,6 +34,7 @@ from core.plugin_api import (
 )
 
 from ..models import RISK_CATEGORIES, RISK_STATUSES, TREATMENTS, Control, ControlTest, Risk, control_risk
+from .text import parse_text, search_text
 
 T = TypeVar("T")
 MAX_ID = validation.MAX_ID
@@ -222,7 +223,7 @@ def _clean(
     values: dict[str, Any] = {}
     for key, limit in TEXT_LIMITS.items():
         if new or key in data:
-            values[key] = validation.parse_text(
+            values[key] = parse_text(
                 data.get(key), key, errors, limit=limit, required=key == "title"
             )
     if new or "category" in data:
@@ -358,8 +359,8 @@ def risks_query(
     ``basis`` (a filter value outside its choices is a :class:`ValidationError` on that field)."""
     errors: dict[str, list[str]] = {}
     stmt = select(Risk).where(Risk.company_id == company_id_of(session))
-    if q:
-        text = q.strip()
+    text = search_text(q)
+    if text:
         stmt = stmt.where(
             Risk.reference.icontains(text, autoescape=True) | Risk.title.icontains(text, autoescape=True)
         )

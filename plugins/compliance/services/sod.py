@@ -36,6 +36,7 @@ from core.plugin_api import (
 )
 
 from ..models import SodRule
+from .text import parse_text, search_text
 
 CREATE = "create"
 CREATE_DESCRIPTION = "Create the record"
@@ -154,8 +155,9 @@ def list_rules(
     stmt = select(SodRule).where(SodRule.company_id == company_id_of(session))
     if active is not None:
         stmt = stmt.where(SodRule.active.is_(active))
+    q = search_text(q)
     if q:
-        stmt = stmt.where(func.lower(SodRule.name).contains(q.strip().lower(), autoescape=True))
+        stmt = stmt.where(func.lower(SodRule.name).contains(q.lower(), autoescape=True))
     return keyset_page(
         session,
         stmt,
@@ -191,7 +193,7 @@ def _clean(session: Session, data: Mapping[str, Any], rule: SodRule | None) -> d
     unknown = sorted(set(data) - set(current))
     for key in unknown:
         errors[key] = ["is not a field of a rule"]
-    name = validation.parse_text(merged["name"], "name", errors, limit=NAME_LIMIT, required=True)
+    name = parse_text(merged["name"], "name", errors, limit=NAME_LIMIT, required=True)
     declared = declared_actions(session)
     first = merged["first_action"]
     second = merged["second_action"]
