@@ -51,7 +51,9 @@ EARLY_WRITE_THRESHOLD = 5_000
 SKIPPED_TABLES = frozenset({"audit_log", "audit_head", "state_version", "idempotency_key", "number_sequence"})
 # Columns whose every change would be noise (an API token's last use, each minute).
 SKIPPED_COLUMNS = frozenset({"updated_at", "last_used_at"})
-SECRET_COLUMN = re.compile(r"password|secret|token_hash|(^|_)hash$|api_key|private_key", re.IGNORECASE)
+SECRET_COLUMN = re.compile(
+    r"password|secret|(^|_)token(_hash)?$|(^|_)hash$|api_key|private_key", re.IGNORECASE
+)
 TEXT_LIMIT = 10_000
 
 
@@ -180,7 +182,7 @@ def record_event(
         model=model,
         record_id="" if record_id is None else str(record_id),
         action=action,
-        changes={key: plain(value) for key, value in (details or {}).items()},
+        changes={key: MASK if is_secret(key) else plain(value) for key, value in (details or {}).items()},
         company_id=company_id,
     )
 

@@ -94,6 +94,9 @@ def parse_text(
         errors[field] = ["is required"]
     elif len(text) > limit:
         errors[field] = [f"must be at most {limit} characters"]
+    elif "\x00" in text:
+        # PostgreSQL cannot store it (SQLite would, silently): a field message on both.
+        errors[field] = ["must not contain NUL characters"]
     return text
 
 

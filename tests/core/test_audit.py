@@ -307,3 +307,22 @@ def test_amounts_are_recorded_as_exact_decimal_strings():
     assert audit.plain(Decimal("1234.50")) == "1234.50"
     assert audit.is_secret("password_hash") and audit.is_secret("token_hash") and audit.is_secret("secret")
     assert not audit.is_secret("email") and not audit.is_secret("hash_count")
+
+
+def test_secrets_in_an_events_details_are_masked(session):
+    audit.record_event(
+        session,
+        model="webhook",
+        record_id=1,
+        action="webhook.rotated",
+        details={"secret": "s3cr3t", "url": "x"},
+    )
+    session.commit()
+    [row] = trail(session, action="webhook.rotated")
+    assert row.changes == {"secret": audit.MASK, "url": "x"}
+
+
+def test_text_with_a_nul_character_is_a_field_message_not_a_database_error(admin_api):
+    response = admin_api.post("/api/v1/contacts", json={"kind": "person", "name": "Ada\x00Lovelace"})
+    assert response.status_code == 422
+    assert "NUL" in str(response.json["error"]["fields"])

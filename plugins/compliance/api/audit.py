@@ -34,9 +34,9 @@ SORTS = {"seq": AuditLog.seq}
 
 
 @blueprint.route("/audit-log", methods=["GET"])
+@require_permission("compliance.audit.view")
 @blueprint.arguments(AuditQuerySchema, location="query")
 @blueprint.response(200, AuditPageSchema)
-@require_permission("compliance.audit.view")
 def audit_log_list(args: dict[str, Any]) -> dict[str, Any]:
     """The trail, newest first (``sort=seq`` for oldest first), narrowed by the filters."""
     _sort, descending = api_sort(args["sort"], SORTS, "seq", newest_first=True)
@@ -52,16 +52,16 @@ def audit_log_list(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/audit-log/<int:row_id>", methods=["GET"])
-@blueprint.response(200, AuditRowSchema)
 @require_permission("compliance.audit.view")
+@blueprint.response(200, AuditRowSchema)
 def audit_log_get(row_id: int) -> dict[str, Any]:
     """One row (another company's is 404)."""
     return audit_log.row_dict(audit_log.get_row(get_session(), row_id))
 
 
 @blueprint.route("/audit-log/verify", methods=["POST"])
-@blueprint.response(200, AuditVerificationSchema)
 @require_permission("compliance.audit.view")
+@blueprint.response(200, AuditVerificationSchema)
 def audit_log_verify() -> dict[str, Any]:
     """Walk the whole hash chain; the verdict names the first altered, deleted or moved row and
     is itself written to the trail (action ``audit.verified``)."""
@@ -86,17 +86,17 @@ def _locks() -> dict[str, Any]:
 
 
 @blueprint.route("/period-locks", methods=["GET"])
-@blueprint.response(200, PeriodLockSchema)
 @require_permission("compliance.view")
+@blueprint.response(200, PeriodLockSchema)
 def period_locks_get() -> dict[str, Any]:
     """The company's lock date and its changes, newest first."""
     return _locks()
 
 
 @blueprint.route("/period-locks", methods=["PUT"])
+@require_permission("ledger.period.lock")
 @blueprint.arguments(PeriodLockRequestSchema)
 @blueprint.response(200, PeriodLockSchema)
-@require_permission("ledger.period.lock")
 def period_locks_set(data: dict[str, Any]) -> dict[str, Any]:
     """Lock the books through ``lock_date`` (``null`` opens every period)."""
     locks.set_lock(get_session(), data["lock_date"])

@@ -88,9 +88,9 @@ def _test(test: ControlTest, names: dict[int, str] | None = None) -> dict[str, A
 
 
 @blueprint.route("/controls", methods=["GET"])
+@require_permission("compliance.view")
 @blueprint.arguments(ControlQuery, location="query")
 @blueprint.response(200, ControlPage)
-@require_permission("compliance.view")
 def controls_list(args: dict[str, Any]) -> dict[str, Any]:
     """Controls by keyset, by reference (``sort``: reference, name, next_test_date; ``-`` for
     descending). Filters: ``q`` (reference, name), ``owner_id``, ``frequency``, ``active``,
@@ -105,9 +105,9 @@ def controls_list(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/controls", methods=["POST"])
+@require_permission("compliance.control.manage")
 @blueprint.arguments(ControlCreateSchema)
 @blueprint.response(201, ControlSchema)
-@require_permission("compliance.control.manage")
 def controls_create(data: dict[str, Any]) -> dict[str, Any]:
     """Define a control: ``name``, ``frequency`` (quarterly by default), ``risk_ids`` it mitigates,
     ``owner_id``, ``next_test_date`` (one period from today by default)."""
@@ -117,17 +117,17 @@ def controls_create(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/controls/<int:control_id>", methods=["GET"])
-@blueprint.response(200, ControlSchema)
 @require_permission("compliance.view")
+@blueprint.response(200, ControlSchema)
 def controls_get(control_id: int) -> dict[str, Any]:
     """A control with its linked risks and latest test result."""
     return _dump(controls.get_control(get_session(), control_id))
 
 
 @blueprint.route("/controls/<int:control_id>", methods=["PATCH"])
+@require_permission("compliance.control.manage")
 @blueprint.arguments(ControlPatchSchema)
 @blueprint.response(200, ControlSchema)
-@require_permission("compliance.control.manage")
 def controls_update(data: dict[str, Any], control_id: int) -> dict[str, Any]:
     """Change a control (``risk_ids`` replaces its risks; ``active`` false retires it)."""
     session = get_session()
@@ -137,8 +137,8 @@ def controls_update(data: dict[str, Any], control_id: int) -> dict[str, Any]:
 
 
 @blueprint.route("/controls/<int:control_id>", methods=["DELETE"])
-@blueprint.response(204)
 @require_permission("compliance.control.manage")
+@blueprint.response(204)
 def controls_delete(control_id: int) -> None:
     """Delete a control never tested; one with tests is 409 (deactivate it instead)."""
     session = get_session()
@@ -147,8 +147,8 @@ def controls_delete(control_id: int) -> None:
 
 
 @blueprint.route("/controls/<int:control_id>/tests", methods=["GET"])
-@blueprint.response(200, ControlTestPage)
 @require_permission("compliance.view")
+@blueprint.response(200, ControlTestPage)
 def control_tests_list(control_id: int) -> dict[str, Any]:
     """A control's test history, the latest first."""
     session = get_session()
@@ -158,9 +158,9 @@ def control_tests_list(control_id: int) -> dict[str, Any]:
 
 
 @blueprint.route("/controls/<int:control_id>/tests", methods=["POST"])
+@require_permission("compliance.control.manage")
 @blueprint.arguments(ControlTestCreateSchema)
 @blueprint.response(201, ControlTestSchema)
-@require_permission("compliance.control.manage")
 def control_tests_create(data: dict[str, Any], control_id: int) -> dict[str, Any]:
     """Record a test: ``tested_on`` (not in the future), ``result`` pass or fail, ``tester_id``
     (the caller by default), ``evidence_note``. The next test date moves to the latest test date

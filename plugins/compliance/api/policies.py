@@ -158,8 +158,8 @@ def policies_update(data: dict[str, Any], policy_id: int) -> dict[str, Any]:
 
 
 @blueprint.route("/policies/<int:policy_id>", methods=["DELETE"])
-@blueprint.response(204)
 @require_permission(MANAGE)
+@blueprint.response(204)
 def policies_delete(policy_id: int) -> None:
     """Delete a policy nobody acknowledged; one with acknowledgements is 409 (archive it instead)."""
     session = get_session()
@@ -227,8 +227,8 @@ def policies_assignments_create(data: dict[str, Any], policy_id: int) -> dict[st
 
 
 @blueprint.route("/policies/<int:policy_id>/assignments/<int:assignment_id>", methods=["DELETE"])
-@blueprint.response(204)
 @require_permission(MANAGE)
+@blueprint.response(204)
 def policies_assignments_delete(policy_id: int, assignment_id: int) -> None:
     """Stop asking that role or user; acknowledgements already given stay."""
     session = get_session()

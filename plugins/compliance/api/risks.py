@@ -67,9 +67,9 @@ def _dump(risk: Risk) -> dict[str, Any]:
 
 
 @blueprint.route("/risks", methods=["GET"])
+@require_permission("compliance.view")
 @blueprint.arguments(RiskQuery, location="query")
 @blueprint.response(200, RiskPage)
-@require_permission("compliance.view")
 def risks_list(args: dict[str, Any]) -> dict[str, Any]:
     """Risks by keyset, by reference (``sort``: reference, title, review_date; ``-`` for descending).
     Filters: ``q`` (reference, title), ``category``, ``owner_id``, ``treatment``, ``status``,
@@ -84,9 +84,9 @@ def risks_list(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/risks", methods=["POST"])
+@require_permission("compliance.risk.manage")
 @blueprint.arguments(RiskCreateSchema)
 @blueprint.response(201, RiskSchema)
-@require_permission("compliance.risk.manage")
 def risks_create(data: dict[str, Any]) -> dict[str, Any]:
     """Add a risk: ``title``, ``category``, ``likelihood`` and ``impact`` (1-5), optional residual
     levels (1-5, both or neither, not above the inherent score), owner, treatment, review date."""
@@ -96,9 +96,9 @@ def risks_create(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/risks/heatmap", methods=["GET"])
+@require_permission("compliance.view")
 @blueprint.arguments(HeatMapQuery, location="query")
 @blueprint.response(200, HeatMapSchema)
-@require_permission("compliance.view")
 def risks_heatmap(args: dict[str, Any]) -> dict[str, Any]:
     """Open risks counted on the 5x5 grid: ``cells[likelihood - 1][impact - 1]``; ``basis``
     residual (the default: effective residual levels) or inherent."""
@@ -106,17 +106,17 @@ def risks_heatmap(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/risks/<int:risk_id>", methods=["GET"])
-@blueprint.response(200, RiskSchema)
 @require_permission("compliance.view")
+@blueprint.response(200, RiskSchema)
 def risks_get(risk_id: int) -> dict[str, Any]:
     """A risk with its scores and linked controls."""
     return _dump(risks.get_risk(get_session(), risk_id))
 
 
 @blueprint.route("/risks/<int:risk_id>", methods=["PATCH"])
+@require_permission("compliance.risk.manage")
 @blueprint.arguments(RiskPatchSchema)
 @blueprint.response(200, RiskSchema)
-@require_permission("compliance.risk.manage")
 def risks_update(data: dict[str, Any], risk_id: int) -> dict[str, Any]:
     """Change a risk (``status`` closed or open closes or reopens it)."""
     session = get_session()
@@ -126,8 +126,8 @@ def risks_update(data: dict[str, Any], risk_id: int) -> dict[str, Any]:
 
 
 @blueprint.route("/risks/<int:risk_id>", methods=["DELETE"])
-@blueprint.response(204)
 @require_permission("compliance.risk.manage")
+@blueprint.response(204)
 def risks_delete(risk_id: int) -> None:
     """Remove a risk from the register (its links to controls go with it)."""
     session = get_session()

@@ -58,9 +58,9 @@ def _one(rule: SodRule) -> dict[str, Any]:
 
 
 @blueprint.route("/sod-rules", methods=["GET"])
+@require_permission("compliance.sod.manage")
 @blueprint.arguments(SodRuleQuery, location="query")
 @blueprint.response(200, SodRulePage)
-@require_permission("compliance.sod.manage")
 def sod_rules_list(args: dict[str, Any]) -> dict[str, Any]:
     """The company's rules by name (``sort``: name, id; ``q`` in the name; ``active``)."""
     session = get_session()
@@ -79,9 +79,9 @@ def sod_rules_list(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/sod-rules", methods=["POST"])
+@require_permission("compliance.sod.manage")
 @blueprint.arguments(SodRuleCreateSchema)
 @blueprint.response(201, SodRuleSchema)
-@require_permission("compliance.sod.manage")
 def sod_rules_create(data: dict[str, Any]) -> dict[str, Any]:
     """A new rule: whoever did ``first_action`` to a record may not do ``second_action`` to it."""
     rule = sod.create_rule(get_session(), data)
@@ -90,16 +90,16 @@ def sod_rules_create(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.route("/sod-rules/<int:rule_id>", methods=["GET"])
-@blueprint.response(200, SodRuleSchema)
 @require_permission("compliance.sod.manage")
+@blueprint.response(200, SodRuleSchema)
 def sod_rules_get(rule_id: int) -> dict[str, Any]:
     return _one(sod.get_rule(get_session(), rule_id))
 
 
 @blueprint.route("/sod-rules/<int:rule_id>", methods=["PATCH"])
+@require_permission("compliance.sod.manage")
 @blueprint.arguments(SodRulePatchSchema)
 @blueprint.response(200, SodRuleSchema)
-@require_permission("compliance.sod.manage")
 def sod_rules_update(data: dict[str, Any], rule_id: int) -> dict[str, Any]:
     """Change a rule; ``"active": false`` switches it off."""
     session = get_session()
@@ -109,8 +109,8 @@ def sod_rules_update(data: dict[str, Any], rule_id: int) -> dict[str, Any]:
 
 
 @blueprint.route("/sod-rules/<int:rule_id>", methods=["DELETE"])
-@blueprint.response(204)
 @require_permission("compliance.sod.manage")
+@blueprint.response(204)
 def sod_rules_delete(rule_id: int) -> None:
     session = get_session()
     sod.delete_rule(session, sod.get_rule(session, rule_id))
@@ -118,8 +118,8 @@ def sod_rules_delete(rule_id: int) -> None:
 
 
 @blueprint.route("/sod-actions", methods=["GET"])
-@blueprint.response(200, SodActionPage)
 @require_permission("compliance.sod.manage")
+@blueprint.response(200, SodActionPage)
 def sod_actions_list() -> dict[str, Any]:
     """The actions a rule may name: ``create`` (first action only) and every declared action of
     core and the enabled departments."""
@@ -132,9 +132,9 @@ def sod_actions_list() -> dict[str, Any]:
 
 
 @blueprint.route("/sod-refusals", methods=["GET"])
+@require_permission("compliance.sod.manage")
 @blueprint.arguments(SodRefusalQuery, location="query")
 @blueprint.response(200, SodRefusalPage)
-@require_permission("compliance.sod.manage")
 def sod_refusals_list(args: dict[str, Any]) -> dict[str, Any]:
     """Refused actions from the audit trail, newest first (``action``, ``user_id`` filter)."""
     page = sod.list_refusals(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.plugin_api import (
     Conflict,
@@ -112,9 +112,7 @@ def _clean(
     values: dict[str, Any] = {}
     for key, limit in TEXT_LIMITS.items():
         if new or key in data:
-            values[key] = parse_text(
-                data.get(key), key, errors, limit=limit, required=key == "name"
-            )
+            values[key] = parse_text(data.get(key), key, errors, limit=limit, required=key == "name")
     if new or "frequency" in data:
         frequency = data.get("frequency") if data.get("frequency") not in (None, "") else "quarterly"
         if frequency not in CONTROL_FREQUENCIES:
@@ -246,7 +244,8 @@ def list_controls(
         raise ValidationError("invalid sort", fields={"sort": [f"must be one of {', '.join(CONTROL_SORTS)}"]})
     return keyset_page(
         session,
-        controls_query(session, **filters),
+        # The linked risks of the whole page in one query, not one per control.
+        controls_query(session, **filters).options(selectinload(Control.risks)),
         column=CONTROL_SORTS[sort],
         id_column=Control.id,
         descending=descending,

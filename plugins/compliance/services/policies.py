@@ -181,9 +181,7 @@ def _policy_fields(
             errors["title"] = ["another policy has this title"]
         found["title"] = title
     if "summary" in data:
-        found["summary"] = parse_text(
-            data.get("summary") or "", "summary", errors, limit=SUMMARY_LIMIT
-        )
+        found["summary"] = parse_text(data.get("summary") or "", "summary", errors, limit=SUMMARY_LIMIT)
     if "owner_id" in data:
         found["owner_id"] = _owner_id(session, data.get("owner_id"), errors)
     if "active" in data:

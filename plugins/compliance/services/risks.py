@@ -223,9 +223,7 @@ def _clean(
     values: dict[str, Any] = {}
     for key, limit in TEXT_LIMITS.items():
         if new or key in data:
-            values[key] = parse_text(
-                data.get(key), key, errors, limit=limit, required=key == "title"
-            )
+            values[key] = parse_text(data.get(key), key, errors, limit=limit, required=key == "title")
     if new or "category" in data:
         category = data.get("category")
         if category not in RISK_CATEGORIES:

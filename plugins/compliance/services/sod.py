@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -337,6 +337,8 @@ def list_refusals(
     action = (
         AuditLog.action.startswith(REFUSED_PREFIX) if not code else AuditLog.action == REFUSED_PREFIX + code
     )
+    if code and "\x00" in code:  # no action is named so (and PostgreSQL refuses NUL in text)
+        action = false()
     stmt = select(AuditLog).where(AuditLog.company_id == company_id_of(session), action)
     if user_id is not None:
         stmt = stmt.where(AuditLog.user_id == user_id)
