@@ -461,12 +461,18 @@ def _before_commit(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint is released: its notes wait for the outer commit
     session.flush()
-    refusals = session.info.pop(REFUSALS, None)
+    refusals = session.info.get(REFUSALS)
     if refusals:
+        # Written with the commit; kept noted until it succeeds (see _after_commit), so a
+        # failing COMMIT still leaves them to be written on their own.
         transaction = session.get_transaction()
         assert transaction is not None
         session.info.setdefault(PENDING, []).extend(_Note(transaction, row) for row in refusals)
     _write(session)
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(REFUSALS, None)
 
 
 def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
@@ -503,6 +509,7 @@ _LISTENERS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("after_flush", _on_flush, {}),
     ("do_orm_execute", _on_execute, {}),
     ("before_commit", _before_commit, {}),
+    ("after_commit", _after_commit, {}),
     ("after_soft_rollback", _after_soft_rollback, {}),
     ("after_transaction_end", _after_transaction_end, {}),
 ]

@@ -326,3 +326,12 @@ def test_text_with_a_nul_character_is_a_field_message_not_a_database_error(admin
     response = admin_api.post("/api/v1/contacts", json={"kind": "person", "name": "Ada\x00Lovelace"})
     assert response.status_code == 422
     assert "NUL" in str(response.json["error"]["fields"])
+
+
+def test_a_refusal_is_written_once_when_the_transaction_commits_anyway(session):
+    contact = add_contact(session)
+    audit.record_refusal(session, model="contact", record_id=contact.id, action="refused:test.once")
+    contacts.update_contact(session, contact, phone="+1 555 0142")
+    session.commit()
+    assert len(trail(session, action="refused:test.once")) == 1
+    assert trail(session, model="contact", action="update")
