@@ -23,7 +23,7 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,7 +41,6 @@ GENESIS = "0" * 64
 MASK = "••••••"
 PENDING = "officium_audit_pending"
 CHAINING = "officium_audit_chaining"
-ORIGIN = "officium_audit_origin"
 REFUSALS = "officium_audit_refusals"
 # Past this many notes in one transaction, rows are written as they come (the chain lock is
 # then held until commit) rather than all kept in memory.
@@ -67,14 +66,7 @@ class Origin:
     token: str | None = None
 
 
-def set_origin(session: Session, origin: Origin) -> None:
-    session.info[ORIGIN] = origin
-
-
 def _origin(session: Session) -> Origin:
-    origin = session.info.get(ORIGIN)
-    if origin is not None:
-        return origin
     from flask import g, has_request_context, request
 
     if has_request_context():
@@ -631,7 +623,3 @@ def record_key(obj: Any) -> str:
     """The ``record_id`` a record's rows carry in the trail."""
     state = inspect(obj)
     return _record_id(state.mapper, obj)
-
-
-def models_in(rows: Iterable[Any]) -> list[str]:
-    return sorted({row.model for row in rows})
