@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.services import users as user_service
 from plugins.compliance.services import policies
+from tests.garbage import failure
 
 pytestmark = pytest.mark.plugins("compliance")
 
@@ -89,14 +90,6 @@ def _paths(app: Any, prefix: str, ids: dict[str, int], *, missing: bool = False)
     return sorted(found, key=lambda pair: ("delete" in pair[0] or "DELETE" in pair[1].methods, pair[0]))
 
 
-def _problem(response: Any) -> str | None:
-    if response.status_code >= 500:
-        return f"{response.status_code}"
-    if "A value is out of range or too long." in response.get_data(as_text=True):
-        return "refused by the database"
-    return None
-
-
 class _Form(HTMLParser):
     """The names of a page's form fields."""
 
@@ -119,7 +112,7 @@ def test_no_page_fails_on_garbage_in_its_query(app, officer_client, world, too_l
             continue
         for value in GARBAGE:
             response = officer_client.get(path, query_string=dict.fromkeys(QUERY_KEYS, value))
-            if problem := _problem(response):
+            if problem := failure(response):
                 problems.append(f"GET {path} {value[:12]!r}: {problem}")
     for path, rule in _paths(app, "compliance.", world, missing=True):
         if "GET" in rule.methods and rule.arguments:
@@ -145,7 +138,7 @@ def test_no_form_fails_on_garbage(app, officer_client, world, too_long):
             response = officer_client.post(
                 path, data={**dict.fromkeys(names, value), "csrf_token": token.group(1)}
             )
-            if problem := _problem(response):
+            if problem := failure(response):
                 problems.append(f"POST {path} {value[:12]!r}: {problem}")
     for path, rule in _paths(app, "compliance.", world, missing=True):
         if "POST" in rule.methods and rule.arguments:
@@ -170,7 +163,7 @@ def test_no_api_call_fails_on_garbage(app, officer_api, world, too_long):
                     query = {"policy_id": value, "status": value, "q": value[:200], "cursor": value[:500],
                              "sort": value[:50], "active": value}  # fmt: skip
                     response = call(path, query_string=query)
-                    if problem := _problem(response):
+                    if problem := failure(response):
                         problems.append(f"GET {path} {value[:12]!r}: {problem}")
                 continue
             for value in API_VALUES:
@@ -180,11 +173,11 @@ def test_no_api_call_fails_on_garbage(app, officer_api, world, too_long):
                     if method == "DELETE":
                         continue
                     response = call(path, json=body)
-                    if problem := _problem(response):
+                    if problem := failure(response):
                         problems.append(f"{method} {path} {body}: {problem}")
             for bad in ([], "not json", {"unknown": 1}):
                 response = call(path, json=bad)
-                if problem := _problem(response):
+                if problem := failure(response):
                     problems.append(f"{method} {path} {bad!r}: {problem}")
     for path, rule in _paths(app, "compliance_api.", world, missing=True):
         for method in rule.methods - {"HEAD", "OPTIONS"}:

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from core.models import AuditLog
 from core.services import contacts
 from plugins.compliance.services import controls, policies, risks, sod
+from tests.garbage import failure, properties
 
 pytestmark = pytest.mark.plugins("compliance", "crm", "accounting", "hr")
 
 # What core answers when the database refuses a value a service let through (too long, out of range).
-REFUSED_BY_DATABASE = "A value is out of range or too long."
 NO_ROW = 2**31  # beyond any INTEGER id
 GARBAGE = [
     "",
@@ -144,14 +144,6 @@ def _paths(app: Any, prefix: str, area: str, ids: dict[str, int], *, missing: bo
                                            pair[0].endswith("/delete"), pair[0]))  # fmt: skip
 
 
-def _problem(response: Any) -> str | None:
-    if response.status_code >= 500:
-        return str(response.status_code)
-    if REFUSED_BY_DATABASE in response.get_data(as_text=True):
-        return "refused by the database"
-    return None
-
-
 def test_every_route_is_in_an_area(app):
     modules = {
         app.view_functions[rule.endpoint].__module__.rsplit(".", 1)[-1]
@@ -209,7 +201,7 @@ def test_no_page_fails_on_garbage_in_its_query(app, admin_client, world, too_lon
         for value in GARBAGE:
             for extra in ({}, {"format": "csv"}) if value in GARBAGE[:3] else ({},):
                 response = admin_client.get(path, query_string={**dict.fromkeys(QUERY_KEYS, value), **extra})
-                if problem := _problem(response):
+                if problem := failure(response):
                     problems.append(f"GET {path} {value[:12]!r} {extra}: {problem}")
     for path, rule in _paths(app, "compliance.", area, world, missing=True):
         if "GET" in rule.methods and rule.arguments - {"filename"}:
@@ -228,7 +220,7 @@ def test_no_form_fails_on_garbage(app, admin_client, world, too_long, area):
         body: dict[str, Any] = {**data, "csrf_token": token.group(1)}
         body["evidence_file"] = (io.BytesIO(str(data.get("evidence_note", "x")).encode()), "garbage.pdf")
         response = admin_client.post(path, data=body, content_type="multipart/form-data")
-        if problem := _problem(response):
+        if problem := failure(response):
             problems.append(f"POST {path} {what}: {problem}")
 
     for path, rule in _paths(app, "compliance.", area, world):
@@ -268,12 +260,6 @@ def test_no_form_is_accepted_without_its_csrf_token(app, admin_client, world, ar
 # --- API ------------------------------------------------------------------------------------------
 
 
-def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    return schema
-
-
 def _value(schema: dict[str, Any], profile: str) -> Any:
     """A value of ``schema``'s type: ``long`` texts at their longest with plain values elsewhere;
     ``huge`` and ``tiny`` numbers, texts and dates at their bounds; ``junk`` of the type but invalid;
@@ -309,10 +295,6 @@ def _value(schema: dict[str, Any], profile: str) -> Any:
     return {"long": "garbage", "huge": 10**30, "tiny": -(10**30), "junk": [1], "nul": "\x00"}[profile]
 
 
-def _properties(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    return {name: _resolve(spec, prop) for name, prop in _resolve(spec, schema).get("properties", {}).items()}
-
-
 PROFILES = ("long", "huge", "tiny", "junk", "nul", "null")
 
 
@@ -323,7 +305,7 @@ def test_no_api_call_fails_on_garbage(app, admin_api, world, too_long, area):
 
     def call(method: str, path: str, what: str, **kwargs: Any) -> None:
         response = getattr(admin_api, method.lower())(path, **kwargs)
-        if problem := _problem(response):
+        if problem := failure(response):
             problems.append(f"{method} {path} {what}: {problem} {response.get_data(as_text=True)[:200]}")
 
     for path, rule in _paths(app, "compliance_api.", area, world):
@@ -332,7 +314,7 @@ def test_no_api_call_fails_on_garbage(app, admin_api, world, too_long, area):
             operation = operations.get(method.lower(), {})
             content = operation.get("requestBody", {}).get("content", {})
             body = (
-                _properties(spec, content["application/json"]["schema"])
+                properties(spec, content["application/json"]["schema"])
                 if "application/json" in content
                 else {}
             )

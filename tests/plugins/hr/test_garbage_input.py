@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from plugins.hr.models import LeaveType, Payslip
 from plugins.hr.services import leave, org, payroll, recruitment, training
+from tests.garbage import failure, properties
 
 from .test_payroll_services import add_contract
 
 pytestmark = pytest.mark.plugins("hr")
 
 # What core answers when the database refuses a value a service let through (too long, out of range).
-REFUSED_BY_DATABASE = "A value is out of range or too long."
 NO_ROW = 2**31  # beyond any INTEGER id
 GARBAGE = [
     "",
@@ -138,14 +138,6 @@ def _paths(app: Any, prefix: str, area: str, ids: dict[str, int], *, missing: bo
     return sorted(found, key=lambda pair: ("DELETE" in pair[1].methods, pair[0]))
 
 
-def _problem(response: Any) -> str | None:
-    if response.status_code >= 500:
-        return str(response.status_code)
-    if REFUSED_BY_DATABASE in response.get_data(as_text=True):
-        return "refused by the database"
-    return None
-
-
 def test_every_route_is_in_an_area(app):
     modules = {
         app.view_functions[rule.endpoint].__module__.rsplit(".", 1)[-1]
@@ -201,7 +193,7 @@ def test_no_page_fails_on_garbage_in_its_query(app, admin_client, world, too_lon
         for value in GARBAGE:
             for extra in ({}, {"format": "csv"}) if value in GARBAGE[:3] else ({},):
                 response = admin_client.get(path, query_string={**dict.fromkeys(QUERY_KEYS, value), **extra})
-                if problem := _problem(response):
+                if problem := failure(response):
                     problems.append(f"GET {path} {value[:12]!r} {extra}: {problem}")
     for path, rule in _paths(app, "hr.", area, world, missing=True):
         if "GET" in rule.methods and rule.arguments:
@@ -221,7 +213,7 @@ def test_no_form_fails_on_garbage(app, admin_client, world, too_long, area):
         for upload in ("file", "cv_file"):
             body[upload] = (io.BytesIO(str(data.get("notes", "x")).encode()), "garbage.pdf")
         response = admin_client.post(path, data=body, content_type="multipart/form-data")
-        if problem := _problem(response):
+        if problem := failure(response):
             problems.append(f"POST {path} {what}: {problem}")
 
     for path, rule in _paths(app, "hr.", area, world):
@@ -247,12 +239,6 @@ def test_no_form_fails_on_garbage(app, admin_client, world, too_long, area):
 
 
 # --- API ------------------------------------------------------------------------------------------
-
-
-def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    return schema
 
 
 def _value(schema: dict[str, Any], profile: str) -> Any:
@@ -286,10 +272,6 @@ def _value(schema: dict[str, Any], profile: str) -> Any:
     return "garbage"
 
 
-def _properties(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    return {name: _resolve(spec, prop) for name, prop in _resolve(spec, schema).get("properties", {}).items()}
-
-
 API_AREAS = ("org", "leave", "payroll", "recruitment", "training")
 PROFILES = ("long", "huge", "tiny", "junk", "null")
 
@@ -301,7 +283,7 @@ def test_no_api_call_fails_on_garbage(app, admin_api, world, too_long, area):
 
     def call(method: str, path: str, what: str, **kwargs: Any) -> None:
         response = getattr(admin_api, method.lower())(path, **kwargs)
-        if problem := _problem(response):
+        if problem := failure(response):
             problems.append(f"{method} {path} {what}: {problem} {response.get_data(as_text=True)[:200]}")
 
     for path, rule in _paths(app, "hr_api.", area, world):
@@ -310,7 +292,7 @@ def test_no_api_call_fails_on_garbage(app, admin_api, world, too_long, area):
             operation = operations.get(method.lower(), {})
             content = operation.get("requestBody", {}).get("content", {})
             body = (
-                _properties(spec, content["application/json"]["schema"])
+                properties(spec, content["application/json"]["schema"])
                 if "application/json" in content
                 else {}
             )
